@@ -1,0 +1,62 @@
+"""Domain models, one module per concept; import them from here."""
+
+from registry.models.case import Case, Metastasis, Treatment
+from registry.models.choices import (
+    Behaviour,
+    Confirmation,
+    Grade,
+    Her2Ihc,
+    Her2Ish,
+    Intent,
+    Laterality,
+    MenopausalStatus,
+    Misdiagnosis,
+    Modality,
+    Presentation,
+    Response,
+    ReviewStatus,
+    Role,
+    Sex,
+    Source,
+    StageGroup,
+    TreatmentTarget,
+    VitalStatus,
+)
+from registry.models.institution import Institution, User
+from registry.models.vocabulary import (
+    Morphology,
+    Subtype,
+    Topography,
+    VocabularyRelease,
+)
+
+__all__ = [
+    "Behaviour",
+    "Case",
+    "Confirmation",
+    "Grade",
+    "Her2Ihc",
+    "Her2Ish",
+    "Institution",
+    "Intent",
+    "Laterality",
+    "MenopausalStatus",
+    "Metastasis",
+    "Misdiagnosis",
+    "Modality",
+    "Morphology",
+    "Presentation",
+    "Response",
+    "ReviewStatus",
+    "Role",
+    "Sex",
+    "Source",
+    "StageGroup",
+    "Subtype",
+    "Topography",
+    "Treatment",
+    "TreatmentTarget",
+    "User",
+    "VitalStatus",
+    "VocabularyRelease",
+]

@@ -1,0 +1,1 @@
+"""Writes: every change to registry data goes through a function here."""

@@ -1,0 +1,117 @@
+"""A case as plain data (codes as strings) and back: the shape every way in shares.
+
+The API's JSON, a batch item, a FHIR mapping and the change check all speak this
+dictionary form; `build_case` turns it into unsaved model instances for the
+validation edits, and `case_payload` reads a stored case back into it.
+"""
+
+from typing import Any
+
+from registry.models import Case, Metastasis, Treatment
+
+CASE_FIELDS = [
+    "source",
+    "doi",
+    "pmid",
+    "sex",
+    "age_at_diagnosis",
+    "menopausal_status",
+    "year_of_diagnosis",
+    "primary_site",
+    "primary_morphology",
+    "primary_laterality",
+    "grade",
+    "stage_group",
+    "er_percent",
+    "pr_percent",
+    "her2_ihc",
+    "her2_ish",
+    "ki67_percent",
+    "subtype",
+    "vital_status",
+    "follow_up_months",
+]
+METASTASIS_FIELDS = [
+    "site",
+    "laterality",
+    "months_from_primary",
+    "presentation",
+    "size_mm",
+    "misdiagnosis",
+    "misdiagnosis_text",
+    "confirmed_by",
+    "morphology",
+]
+# `metastasis` in a treatment is the index of the targeted metastasis in the list.
+TREATMENT_FIELDS = ["modality", "target", "metastasis", "intent", "months_from_primary", "response"]
+
+CodedPayload = dict[str, Any]
+
+
+def _attname(model, name: str) -> str:
+    """Coded relations are set through their column (`site_id`) to skip lookups."""
+    return model._meta.get_field(name).attname
+
+
+def _default(model, name: str):
+    field = model._meta.get_field(name)
+    if field.is_relation:
+        return None
+    return field.get_default()
+
+
+def _assign(instance, fields: list[str], payload: CodedPayload) -> None:
+    model = type(instance)
+    for name in fields:
+        value = payload.get(name, _default(model, name))
+        if value is None and not model._meta.get_field(name).null:
+            value = _default(model, name) if not model._meta.get_field(name).is_relation else None
+        setattr(instance, _attname(model, name), value)
+
+
+def build_case(payload: CodedPayload, case: Case) -> tuple[Case, list[Metastasis], list[Treatment]]:
+    """Apply the payload to `case` (new or stored) and build its unsaved children.
+
+    Fields absent from the payload take their defaults: a payload is a whole case.
+    """
+    _assign(case, CASE_FIELDS, payload)
+    metastases = []
+    for item in payload.get("metastases") or []:
+        metastasis = Metastasis(case=case)
+        _assign(metastasis, [f for f in METASTASIS_FIELDS if f != "confirmed_by"], item)
+        metastasis.confirmed_by = list(item.get("confirmed_by") or [])
+        metastases.append(metastasis)
+    treatments = []
+    for item in payload.get("treatments") or []:
+        treatment = Treatment(case=case)
+        _assign(treatment, [f for f in TREATMENT_FIELDS if f != "metastasis"], item)
+        index = item.get("metastasis")
+        if isinstance(index, int) and 0 <= index < len(metastases):
+            treatment.metastasis = metastases[index]
+        elif index is not None:
+            # Kept as a dangling target so the edits report it against this treatment.
+            treatment.metastasis = Metastasis(case=case)
+        treatments.append(treatment)
+    return case, metastases, treatments
+
+
+def case_payload(case: Case, metastases=None, treatments=None) -> CodedPayload:
+    """The stored case in payload form, for change checks and partial updates."""
+    metastases = list(case.metastases.all()) if metastases is None else metastases
+    treatments = list(case.treatments.all()) if treatments is None else treatments
+    payload: CodedPayload = {name: getattr(case, _attname(Case, name)) for name in CASE_FIELDS}
+    payload["metastases"] = [
+        {name: getattr(m, _attname(Metastasis, name)) for name in METASTASIS_FIELDS}
+        for m in metastases
+    ]
+    position = {id(m): index for index, m in enumerate(metastases)}
+    position.update({m.pk: index for index, m in enumerate(metastases) if m.pk})
+    payload["treatments"] = []
+    for treatment in treatments:
+        item = {name: getattr(treatment, name) for name in TREATMENT_FIELDS if name != "metastasis"}
+        target = treatment.metastasis_id or (
+            id(treatment.metastasis) if treatment.metastasis else None
+        )
+        item["metastasis"] = position.get(target) if target is not None else None
+        payload["treatments"].append(item)
+    return payload
