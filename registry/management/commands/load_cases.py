@@ -41,7 +41,9 @@ class Command(BaseCommand):
     def _load_case(self, institution, local_id, payload, status):
         stored = Case.objects.filter(institution=institution, local_id=local_id).first()
         if stored is None:
-            case = case_create(institution=institution, local_id=local_id, payload=payload, actor=None)
+            case = case_create(
+                institution=institution, local_id=local_id, payload=payload, actor=None
+            )
             outcome = "created"
         else:
             write = case_update(case=stored, payload=payload, actor=None)

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the production module with test defaults.
+
+Tests run against PostgreSQL (the local server unless DATABASE_URL says
+otherwise) with production security settings, except the HTTPS redirect, which
+the test client cannot follow.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+
+from config.settings import *  # noqa: F403
+
+# Hashing cost is not what the tests test.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
