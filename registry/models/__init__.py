@@ -23,6 +23,7 @@ from registry.models.choices import (
     VitalStatus,
 )
 from registry.models.institution import Institution, User
+from registry.models.token import ApiToken
 from registry.models.vocabulary import (
     Morphology,
     Subtype,
@@ -31,6 +32,7 @@ from registry.models.vocabulary import (
 )
 
 __all__ = [
+    "ApiToken",
     "Behaviour",
     "Case",
     "Confirmation",

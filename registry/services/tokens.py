@@ -1,0 +1,51 @@
+"""Issuing and revoking API tokens; the raw token is shown once and never stored."""
+
+import datetime
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from registry.models import ApiToken, User
+from registry.models.token import hash_token
+
+TOKEN_PREFIX = "rmr_"
+
+
+@transaction.atomic
+def token_issue(
+    *, user: User, name: str, valid_days: int | None = 365, actor: User | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for `user`; returns the row and the raw token to hand over once."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=raw[:12],
+        key_hash=hash_token(raw),
+        expires_at=timezone.now() + datetime.timedelta(days=valid_days) if valid_days else None,
+    )
+    token._history_user = actor
+    token.save()
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token._history_user = actor
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_authenticate(raw: str) -> ApiToken | None:
+    """The usable token with this value, or None (unknown, expired or revoked)."""
+    token = (
+        ApiToken.objects.select_related("user", "user__institution")
+        .filter(key_hash=hash_token(raw))
+        .first()
+    )
+    if token is None or not token.is_usable or not token.user.is_active:
+        return None
+    return token
