@@ -16,3 +16,8 @@ from config.settings import *  # noqa: F403
 
 # Hashing cost is not what the tests test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Static files come from the app finders (Swagger UI's sidecar) without collectstatic.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

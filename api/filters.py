@@ -1,0 +1,84 @@
+"""Query parameters shared by the case list and the statistics.
+
+Each list-valued filter takes one value or several separated by commas
+(`site=C44.4,C44.3`). Bad values are a 400 problem, not an empty result.
+"""
+
+from rest_framework import serializers
+
+from registry.models import ReviewStatus, Sex, Source
+from registry.selectors import CaseFilters
+
+
+class CodeListField(serializers.CharField):
+    """Comma-separated codes, returned as a tuple."""
+
+    def __init__(self, **kwargs):
+        self.choices = kwargs.pop("choices", None)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 2000)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        values = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+        if not values:
+            raise serializers.ValidationError("Give at least one value.")
+        if self.choices is not None:
+            wrong = [v for v in values if v not in self.choices]
+            if wrong:
+                raise serializers.ValidationError(
+                    f"Unknown value(s) {', '.join(wrong)}; use {', '.join(self.choices)}."
+                )
+        return values
+
+
+def _year(**kwargs):
+    return serializers.IntegerField(required=False, min_value=1900, max_value=2100, **kwargs)
+
+
+def _age(**kwargs):
+    return serializers.IntegerField(required=False, min_value=0, max_value=90, **kwargs)
+
+
+class CaseFilterParams(serializers.Serializer):
+    """Filters of the case list and every statistics endpoint."""
+
+    site = CodeListField(help_text="Metastatic site code(s), e.g. C44.4")
+    site_category = CodeListField(help_text="Metastatic site category(ies), e.g. C44")
+    site_group = CodeListField(help_text="Metastatic site group(s), e.g. Skin")
+    primary = CodeListField(help_text="Primary site code(s), e.g. C50.9")
+    primary_category = CodeListField(help_text="Primary site category(ies), e.g. C50")
+    morphology = CodeListField(help_text="Primary morphology code(s), e.g. 8500/3")
+    subtype = CodeListField(help_text="Subtype code(s), e.g. triple_negative")
+    sex = CodeListField(choices=Sex.values)
+    age_min = _age(help_text="Youngest age at diagnosis (inclusive)")
+    age_max = _age(help_text="Oldest age at diagnosis (inclusive); 90 means 90 or over")
+    year_min = _year(help_text="First year of primary diagnosis (inclusive)")
+    year_max = _year(help_text="Last year of primary diagnosis (inclusive)")
+    status = CodeListField(choices=ReviewStatus.values)
+    source = CodeListField(choices=Source.values)
+    institution = CodeListField(help_text="Institution code(s)")
+    q = serializers.CharField(
+        required=False, max_length=200, help_text="Search: local id, UUID, site code, text"
+    )
+
+    def validate(self, attrs):
+        for low, high in (("age_min", "age_max"), ("year_min", "year_max")):
+            if low in attrs and high in attrs and attrs[low] > attrs[high]:
+                raise serializers.ValidationError({low: f"{low} is greater than {high}."})
+        return attrs
+
+    def filters(self) -> CaseFilters:
+        return CaseFilters(**self.validated_data)
+
+
+def case_filters_from(request, extra_params: frozenset[str] = frozenset()) -> CaseFilters:
+    """Validated filters from the query string; unknown parameters are a 400."""
+    known = set(CaseFilterParams().fields) | set(extra_params)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
+    params = CaseFilterParams(data={k: request.query_params.get(k) for k in request.query_params})
+    params.is_valid(raise_exception=True)
+    return params.filters()

@@ -1,0 +1,38 @@
+"""Who may do what: deny by default, then open what each role needs."""
+
+from rest_framework import permissions
+
+from registry.models import Role
+
+
+class IsCurator(permissions.BasePermission):
+    """Curators only."""
+
+    message = "Only curators may do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_curator)
+
+
+class CaseAccess(permissions.BasePermission):
+    """Submitters read and write their institution's cases; curators all; delete is curators'."""
+
+    message = "Your role has no access to individual cases; analysts use /api/v1/stats/."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if user.is_curator:
+            return True
+        if view.action in getattr(view, "curator_actions", ()):
+            self.message = "Only curators may do this."
+            return False
+        return user.role == Role.SUBMITTER and user.institution_id is not None
+
+
+class CanReadVocabularies(permissions.BasePermission):
+    """Every signed-in role reads the vocabularies."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated)

@@ -1,0 +1,146 @@
+"""One error shape for the whole API: RFC 9457 problem details.
+
+Every exception a view can raise, from DRF, Django or the domain, becomes
+`application/problem+json` with `type`, `title`, `status`, `detail`, a machine
+`code` and, for invalid input, `errors` listing each field path and message.
+Nothing a client sends produces a 500; the database being down produces 503.
+"""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from registry.services.cases import StaleVersion
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+logger = logging.getLogger("api.problems")
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource has changed since you read it."
+    default_code = "stale_version"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The registry database is unavailable; retry later."
+    default_code = "database_unavailable"
+
+
+def problem(status_code: int, detail: str, code: str, errors: list | None = None) -> dict:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def field_errors(detail, path: str = "") -> list[dict]:
+    """Flattens DRF's nested error structure into [{field, message, code}]."""
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            if key in ("non_field_errors", "__all__"):
+                found += field_errors(value, path)
+            else:
+                found += field_errors(value, f"{path}.{key}" if path else str(key))
+        return found
+    if isinstance(detail, list):
+        found = []
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                found += field_errors(item, f"{path}[{index}]")
+            else:
+                found += field_errors(item, path)
+        return found
+    return [
+        {"field": path or None, "message": str(detail), "code": getattr(detail, "code", "invalid")}
+    ]
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, StaleVersion):
+        return PreconditionFailed(
+            f"The case is at version {exc.current_version}; read it again and reapply your change."
+        )
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return ServiceUnavailable()
+    return exc
+
+
+def problem_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every error as a problem document."""
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error")
+        else:
+            logger.exception("unhandled error")
+        return Response(
+            problem(500, "An unexpected error occurred; it has been logged.", "server_error"),
+            status=500,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+    code = getattr(exc, "default_code", "error")
+    errors = None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = field_errors(exc.detail)
+        detail = "The request has invalid fields; see errors."
+        code = "invalid"
+    elif isinstance(exc.detail, dict | list):
+        detail = "; ".join(e["message"] for e in field_errors(exc.detail))
+    else:
+        detail = str(exc.detail)
+        code = getattr(exc.detail, "code", code)
+    response.data = problem(response.status_code, detail, code, errors)
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+# ---------------------------------------------------------------- outside DRF views
+
+
+def _django_problem(status_code: int, detail: str, code: str) -> JsonResponse:
+    return JsonResponse(
+        problem(status_code, detail, code), status=status_code, content_type=PROBLEM_CONTENT_TYPE
+    )
+
+
+def not_found(request, exception=None):
+    return _django_problem(404, "No such resource.", "not_found")
+
+
+def server_error(request):
+    return _django_problem(500, "An unexpected error occurred; it has been logged.", "server_error")
+
+
+def bad_request(request, exception=None):
+    return _django_problem(400, "The request could not be understood.", "bad_request")
+
+
+def permission_denied(request, exception=None):
+    return _django_problem(403, "You do not have permission to do this.", "permission_denied")

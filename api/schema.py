@@ -1,0 +1,57 @@
+"""OpenAPI generation: every operation documents the problem responses it can send."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+from api.serializers.base import ProblemSerializer
+
+PROBLEM_MEDIA = "application/problem+json"
+
+# Statuses any authenticated operation can answer with.
+_ALWAYS = {
+    "401": "Missing, invalid, expired or revoked credentials",
+    "403": "Your role may not do this",
+    "406": "The Accept header asks for a format the API does not offer",
+    "429": "Too many requests for this token; retry after Retry-After seconds",
+    "503": "The database is unavailable; retry later",
+}
+
+
+class RegistryAutoSchema(AutoSchema):
+    """Adds the RFC 9457 error responses the server really sends for each operation."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, description in self._problem_statuses().items():
+            if code not in responses:
+                response = self._get_response_for_code(
+                    ProblemSerializer, code, media_types=[PROBLEM_MEDIA], direction=direction
+                )
+                response["description"] = description
+                responses[code] = response
+        return responses
+
+    def _problem_statuses(self) -> dict[str, str]:
+        method = self.method.upper()
+        statuses = dict(_ALWAYS)
+        writes = method in ("POST", "PUT", "PATCH")
+        if writes or method == "GET":
+            statuses["400"] = "Invalid input or query parameter; `errors` names each field"
+        if writes:
+            statuses["413"] = "The request body is too large"
+            statuses["415"] = "The body is not application/json"
+        if "{" in self.path:
+            statuses["404"] = "No such resource, or not yours to see"
+        if method in ("PUT", "PATCH"):
+            statuses["412"] = "If-Match names an older version of the case"
+        return statuses
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Bearer <token>` for every operation."""
+
+    target_class = "api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "Token from issue_token"}

@@ -1,0 +1,42 @@
+"""Serializer building blocks shared by the case, vocabulary and stats APIs."""
+
+from rest_framework import serializers
+
+
+class StrictFieldsMixin:
+    """Rejects fields the API does not know instead of silently dropping them.
+
+    A misspelt field ("metastasis" for "metastases") would otherwise be lost
+    data that the integrator believes was stored.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CodeField(serializers.CharField):
+    """A coded relation given and returned as its code ("C44.4"), read from `<name>_id`."""
+
+    def get_attribute(self, instance):
+        return getattr(instance, f"{self.source}_id")
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="Path such as metastases[0].site")
+    message = serializers.CharField()
+    code = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type = serializers.CharField(default="about:blank")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Machine-readable reason, e.g. invalid, not_found")
+    errors = ProblemFieldErrorSerializer(many=True, required=False)

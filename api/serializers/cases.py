@@ -1,0 +1,145 @@
+"""The case as JSON: codes as strings, titles alongside, children nested.
+
+Serializers check the shape of the JSON (types, choices, lengths); the
+registry's rules (codes exist, behaviour, sites, subtypes, identifiers) are the
+domain's validation edits, run by the services for every way in.
+"""
+
+from rest_framework import serializers
+
+from api.serializers.base import CodeField, StrictFieldsMixin
+from registry.models import Case, Metastasis, ReviewStatus, Treatment
+from registry.services.case_payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
+
+
+class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """One metastatic site of the case."""
+
+    site = CodeField(max_length=5, help_text="ICD-O-3 topography code, e.g. C44.4")
+    site_title = serializers.CharField(source="site.title", read_only=True)
+    site_group = serializers.CharField(source="site.site_group", read_only=True)
+    morphology = CodeField(
+        max_length=6, required=False, allow_null=True, help_text="ICD-O-3 code with /6, e.g. 8500/6"
+    )
+    morphology_title = serializers.CharField(
+        source="morphology.title", read_only=True, allow_null=True
+    )
+    confirmed_by = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        required=False,
+        max_length=8,
+        help_text="histology, ihc, cytology, ct, mri, pet_ct, us, clinical",
+    )
+
+    class Meta:
+        model = Metastasis
+        fields = [*METASTASIS_FIELDS, "site_title", "site_group", "morphology_title"]
+
+
+class MetastasisIndexField(serializers.IntegerField):
+    """A treatment's target as its position in the case's `metastases` list."""
+
+    def get_attribute(self, treatment):
+        # Set by CaseSerializer, which knows the order of the case's metastases.
+        return getattr(treatment, "metastasis_index", None)
+
+
+class TreatmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """One treatment; `metastasis` is the index of its target in `metastases`."""
+
+    metastasis = MetastasisIndexField(
+        min_value=0,
+        max_value=99,
+        required=False,
+        allow_null=True,
+        help_text="Index in this case's metastases list when target is 'metastasis'.",
+    )
+
+    class Meta:
+        model = Treatment
+        fields = TREATMENT_FIELDS
+
+
+class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A de-identified case with its metastases and treatments."""
+
+    institution = serializers.CharField(
+        source="institution.code",
+        required=False,
+        help_text="Institution code; set by the token for submitters, given by curators.",
+    )
+    primary_site = CodeField(max_length=5, help_text="ICD-O-3 topography, e.g. C50.9")
+    primary_site_title = serializers.CharField(source="primary_site.title", read_only=True)
+    primary_morphology = CodeField(max_length=6, help_text="ICD-O-3 morphology, e.g. 8500/3")
+    primary_morphology_title = serializers.CharField(
+        source="primary_morphology.title", read_only=True
+    )
+    subtype = CodeField(
+        max_length=40,
+        required=False,
+        allow_null=True,
+        help_text="Subtype code; derived from the receptors when left out. Null means unknown.",
+    )
+    subtype_title = serializers.CharField(source="subtype.title", read_only=True, allow_null=True)
+    age_at_diagnosis = serializers.IntegerField(
+        min_value=0,
+        max_value=120,
+        required=False,
+        allow_null=True,
+        help_text="Years; ages over 89 are stored as 90.",
+    )
+    metastases = MetastasisSerializer(many=True, min_length=1, max_length=50)
+    treatments = TreatmentSerializer(many=True, required=False, max_length=50)
+
+    class Meta:
+        model = Case
+        fields = [
+            "uuid",
+            "local_id",
+            "institution",
+            "status",
+            "rejection_reason",
+            "version",
+            *CASE_FIELDS,
+            "primary_site_title",
+            "primary_morphology_title",
+            "subtype_title",
+            "metastases",
+            "treatments",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "uuid",
+            "status",
+            "rejection_reason",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        # The (institution, local_id) uniqueness is the service's to report, per institution.
+        validators = []
+
+    def to_representation(self, case):
+        position = {m.pk: index for index, m in enumerate(case.metastases.all())}
+        for treatment in case.treatments.all():
+            treatment.metastasis_index = position.get(treatment.metastasis_id)
+        return super().to_representation(case)
+
+    def payload(self) -> dict:
+        """The validated JSON as a registry case payload (codes as strings)."""
+        data = dict(self.validated_data)
+        data.pop("institution", None)
+        data.pop("local_id", None)
+        if "metastases" in data:
+            data["metastases"] = [dict(item) for item in data["metastases"]]
+        if "treatments" in data:
+            data["treatments"] = [dict(item) for item in data["treatments"]]
+        return data
+
+
+class CaseReviewSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A curator's review decision."""
+
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
