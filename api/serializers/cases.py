@@ -120,6 +120,12 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         # The (institution, local_id) uniqueness is the service's to report, per institution.
         validators = []
 
+    def get_fields(self):
+        fields = super().get_fields()
+        # An update addresses the case by URL; its local_id may be left out.
+        fields["local_id"].required = self.instance is None
+        return fields
+
     def to_representation(self, case):
         position = {m.pk: index for index, m in enumerate(case.metastases.all())}
         for treatment in case.treatments.all():
