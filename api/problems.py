@@ -124,23 +124,26 @@ def problem_exception_handler(exc, context):
 # ---------------------------------------------------------------- outside DRF views
 
 
-def _django_problem(status_code: int, detail: str, code: str) -> JsonResponse:
+def problem_response(status_code: int, detail: str, code: str) -> JsonResponse:
+    """A problem document from plain Django code (middleware, URL handlers)."""
     return JsonResponse(
         problem(status_code, detail, code), status=status_code, content_type=PROBLEM_CONTENT_TYPE
     )
 
 
 def not_found(request, exception=None):
-    return _django_problem(404, "No such resource.", "not_found")
+    return problem_response(404, "No such resource.", "not_found")
 
 
 def server_error(request):
-    return _django_problem(500, "An unexpected error occurred; it has been logged.", "server_error")
+    return problem_response(
+        500, "An unexpected error occurred; it has been logged.", "server_error"
+    )
 
 
 def bad_request(request, exception=None):
-    return _django_problem(400, "The request could not be understood.", "bad_request")
+    return problem_response(400, "The request could not be understood.", "bad_request")
 
 
 def permission_denied(request, exception=None):
-    return _django_problem(403, "You do not have permission to do this.", "permission_denied")
+    return problem_response(403, "You do not have permission to do this.", "permission_denied")

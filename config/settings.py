@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "api.middleware.RejectNulInQueryMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -150,6 +151,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 # ---------------------------------------------------------------- registry
 # Cells of aggregate tables below this count are suppressed for non-curators.
 REGISTRY_MIN_CELL_COUNT = env_int("REGISTRY_MIN_CELL_COUNT", 11)
+# Hours an Idempotency-Key is remembered; a resend after that is a new request.
+REGISTRY_IDEMPOTENCY_TTL_HOURS = env_int("REGISTRY_IDEMPOTENCY_TTL_HOURS", 24)
+if REGISTRY_IDEMPOTENCY_TTL_HOURS < 1:
+    raise ImproperlyConfigured("REGISTRY_IDEMPOTENCY_TTL_HOURS must be 1 or more.")
 
 # ---------------------------------------------------------------- security
 # Behind a TLS-terminating proxy in production; the proxy must set this header.

@@ -71,38 +71,37 @@ def check_case(
 def derive_case_values(case: Case, vocab: VocabularySnapshot) -> None:
     """Fill what the rules derive: Safe Harbor age cap, subtype from receptors.
 
-    Raises ValidationError when a given subtype contradicts the receptors.
+    A given subtype that contradicts the receptors is left for `check_case` to
+    report with the case's other problems.
     """
-    if case.age_at_diagnosis is not None and 90 < case.age_at_diagnosis <= 120:
+    age = _number(case, "age_at_diagnosis")
+    if age is not None and 90 < age <= 120:
         case.age_at_diagnosis = 90
-    primary = vocab.topography.get(case.primary_site_id)
-    if primary is None or primary.subtype_family != BREAST_FAMILY:
-        return
-    derived = derive_breast_subtype(_receptors(case))
-    if derived is None:
-        return
     if case.subtype_id is None:
-        case.subtype_id = derived
-    elif case.subtype_id != derived:
-        raise ValidationError(
-            {
-                "subtype": [
-                    f"Subtype '{case.subtype_id}' contradicts the receptors, which give "
-                    f"'{derived}'. Send the subtype that matches, or leave it out to derive it."
-                ]
-            }
-        )
+        case.subtype_id = _derived_subtype(case, vocab)
+
+
+def _derived_subtype(case: Case, vocab: VocabularySnapshot) -> str | None:
+    """The subtype the receptors settle on this primary, or None."""
+    primary = _lookup(vocab.topography, case.primary_site_id)
+    if primary is None or primary.subtype_family != BREAST_FAMILY:
+        return None
+    return derive_breast_subtype(_receptors(case))
 
 
 # ---------------------------------------------------------------- case-level rules
 
 
 def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) -> None:
-    site = vocab.topography.get(case.primary_site_id)
-    if site is None:
+    site = _lookup(vocab.topography, case.primary_site_id)
+    if case.primary_site_id is None:
+        errors.add("primary_site", "This field is required.")
+    elif site is None:
         errors.add("primary_site", f"Unknown ICD-O-3 topography code '{case.primary_site_id}'.")
-    morphology = vocab.morphology.get(case.primary_morphology_id)
-    if morphology is None:
+    morphology = _lookup(vocab.morphology, case.primary_morphology_id)
+    if case.primary_morphology_id is None:
+        errors.add("primary_morphology", "This field is required.")
+    elif morphology is None:
         errors.add(
             "primary_morphology",
             f"Unknown ICD-O-3 morphology code '{case.primary_morphology_id}'.",
@@ -113,7 +112,8 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
             "Behaviour /6 (metastatic) is valid only on a metastasis; code the primary /3.",
         )
     if case.subtype_id is not None:
-        subtype = vocab.subtypes.get(case.subtype_id)
+        subtype = _lookup(vocab.subtypes, case.subtype_id)
+        derived = _derived_subtype(case, vocab)
         if subtype is None:
             errors.add("subtype", f"Unknown subtype '{case.subtype_id}'.")
         elif site is not None and subtype.family != site.subtype_family:
@@ -123,15 +123,23 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
                 f"Subtype '{subtype.code}' belongs to {subtype.family} primaries; "
                 f"primary {site.code} takes subtypes of family '{family}'.",
             )
-    if case.age_at_diagnosis is not None and not 0 <= case.age_at_diagnosis <= 90:
+        elif derived is not None and derived != subtype.code:
+            errors.add(
+                "subtype",
+                f"Subtype '{subtype.code}' contradicts the receptors, which give "
+                f"'{derived}'. Send the subtype that matches, or leave it out to derive it.",
+            )
+    age = _number(case, "age_at_diagnosis")
+    if age is not None and not 0 <= age <= 90:
         errors.add(
             "age_at_diagnosis", "Age at diagnosis must be 0-90 (ages over 89 are sent as 90)."
         )
     this_year = datetime.date.today().year
-    if case.year_of_diagnosis is not None and not FIRST_YEAR <= case.year_of_diagnosis <= this_year:
+    year = _number(case, "year_of_diagnosis")
+    if year is not None and not FIRST_YEAR <= year <= this_year:
         errors.add("year_of_diagnosis", f"Year of diagnosis must be {FIRST_YEAR}-{this_year}.")
     for name in ("er_percent", "pr_percent", "ki67_percent"):
-        value = getattr(case, name)
+        value = _number(case, name)
         if value is not None and not 0 <= value <= 100:
             errors.add(name, "A percentage must be 0-100.")
     if case.source == Source.HOSPITAL and (case.doi or case.pmid):
@@ -145,12 +153,18 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
 def _check_metastasis(
     case: Case, metastasis: Metastasis, path: str, vocab: VocabularySnapshot, errors: CaseErrors
 ) -> None:
-    if metastasis.site_id not in vocab.topography:
+    if metastasis.site_id is None:
+        errors.add(f"{path}site", "This field is required.")
+    elif _lookup(vocab.topography, metastasis.site_id) is None:
         errors.add(f"{path}site", f"Unknown ICD-O-3 topography code '{metastasis.site_id}'.")
     elif metastasis.site_id == case.primary_site_id:
         errors.add(f"{path}site", "The metastatic site cannot be the primary site.")
+    size = _number(metastasis, "size_mm")
+    if size is not None and size < 1:
+        # The database holds sizes above 0 only; say so here rather than fail on save.
+        errors.add(f"{path}size_mm", "A size in mm is greater than 0.")
     if metastasis.morphology_id is not None:
-        morphology = vocab.morphology.get(metastasis.morphology_id)
+        morphology = _lookup(vocab.morphology, metastasis.morphology_id)
         if morphology is None:
             errors.add(
                 f"{path}morphology",
@@ -158,12 +172,15 @@ def _check_metastasis(
             )
         elif morphology.behaviour != Behaviour.METASTATIC:
             errors.add(f"{path}morphology", "A metastasis is coded with behaviour /6.")
-    if not isinstance(metastasis.confirmed_by, list) or len(set(metastasis.confirmed_by)) != len(
-        metastasis.confirmed_by
+    methods = metastasis.confirmed_by
+    if (
+        not isinstance(methods, list)
+        or not all(isinstance(method, str) for method in methods)
+        or len(set(methods)) != len(methods)
     ):
         errors.add(f"{path}confirmed_by", "A list of distinct confirmation methods.")
     else:
-        for method in metastasis.confirmed_by:
+        for method in methods:
             if method not in Confirmation.values:
                 errors.add(f"{path}confirmed_by", f"Unknown confirmation method '{method}'.")
 
@@ -202,9 +219,28 @@ def _check_fields(instance, prefix: str, errors: CaseErrors) -> None:
 
 def _receptors(case: Case) -> Receptors:
     return Receptors(
-        er_percent=case.er_percent,
-        pr_percent=case.pr_percent,
+        er_percent=_percent(case, "er_percent"),
+        pr_percent=_percent(case, "pr_percent"),
         her2_ihc=case.her2_ihc,
         her2_ish=case.her2_ish,
-        ki67_percent=case.ki67_percent,
+        ki67_percent=_percent(case, "ki67_percent"),
     )
+
+
+def _percent(case: Case, name: str) -> int | None:
+    # An impossible percentage is reported by the edits; it settles no subtype.
+    value = _number(case, name)
+    return value if value is not None and 0 <= value <= 100 else None
+
+
+def _number(instance, name: str) -> int | None:
+    """A whole-number field as an int; None if absent or not a number (the field check says so)."""
+    try:
+        return type(instance)._meta.get_field(name).to_python(getattr(instance, name))
+    except ValidationError:
+        return None
+
+
+def _lookup(table: dict, code):
+    """The vocabulary row for `code`; None for unknown codes and for values that are no code."""
+    return table.get(code) if isinstance(code, str) else None

@@ -86,11 +86,15 @@ def filter_cases(cases: QuerySet[Case], filters: CaseFilters) -> QuerySet[Case]:
 
 
 def _search(text: str) -> Q:
+    """Local id or text fragment, an exact site code (primary or metastatic), or a UUID."""
     text = text.strip()
-    match = Q(local_id__icontains=text) | Q(primary_site_id__iexact=text)
-    match |= Q(Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), site_id__iexact=text)))
+    code = text.upper()  # codes are stored upper-case: c44.4 finds C44.4
+    match = Q(local_id__icontains=text) | Q(primary_site_id=code)
+    match |= Q(Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), site_id=code)))
     match |= Q(
-        Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), misdiagnosis_text__icontains=text))
+        Exists(
+            Metastasis.objects.filter(case_id=OuterRef("pk"), misdiagnosis_text__icontains=text)
+        )
     )
     with contextlib.suppress(ValueError):
         match |= Q(uuid=uuid.UUID(text))

@@ -5,6 +5,7 @@ new release, so each process keeps one snapshot and reloads it when a newer
 release appears (one indexed one-row query per check instead of a query per code).
 """
 
+import datetime
 import threading
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ class VocabularySnapshot:
     topography: dict[str, Topography]
     morphology: dict[str, Morphology]
     subtypes: dict[str, Subtype]
-    release_id: int | None
+    loaded_at: datetime.datetime | None
 
 
 _lock = threading.Lock()
@@ -28,16 +29,18 @@ _snapshot: VocabularySnapshot | None = None
 def current_vocabularies() -> VocabularySnapshot:
     """The vocabularies as of the newest loaded release."""
     global _snapshot
-    latest = VocabularyRelease.objects.aggregate(latest=Max("id"))["latest"]
+    # Keyed on the newest load time: going back to earlier content reuses its
+    # release row but marks it loaded again.
+    latest = VocabularyRelease.objects.aggregate(latest=Max("loaded_at"))["latest"]
     snapshot = _snapshot
-    if snapshot is not None and snapshot.release_id == latest:
+    if snapshot is not None and snapshot.loaded_at == latest:
         return snapshot
     with _lock:
         _snapshot = VocabularySnapshot(
             topography={row.code: row for row in Topography.objects.all()},
             morphology={row.code: row for row in Morphology.objects.all()},
             subtypes={row.code: row for row in Subtype.objects.all()},
-            release_id=latest,
+            loaded_at=latest,
         )
         return _snapshot
 

@@ -124,9 +124,9 @@ def test_submitter_cannot_create_a_case_for_another_institution(submitter_b):
 
 def test_revoked_and_expired_tokens_are_refused(submitter_a):
     from django.utils import timezone
+    from rest_framework.test import APIClient
 
     from registry.services.tokens import token_issue, token_revoke
-    from rest_framework.test import APIClient
 
     revoked, raw_revoked = token_issue(user=submitter_a, name="old")
     token_revoke(token=revoked)

@@ -5,16 +5,10 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 
+from api.pagination import VocabularyPagination
 from api.permissions import CanReadVocabularies
 from registry.models import Morphology, Subtype, Topography
-
-
-class VocabularyPagination(PageNumberPagination):
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class TopographySerializer(serializers.ModelSerializer):

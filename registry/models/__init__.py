@@ -22,6 +22,7 @@ from registry.models.choices import (
     TreatmentTarget,
     VitalStatus,
 )
+from registry.models.idempotency import IdempotencyRecord, IdempotencyState
 from registry.models.institution import Institution, User
 from registry.models.token import ApiToken
 from registry.models.vocabulary import (
@@ -39,6 +40,8 @@ __all__ = [
     "Grade",
     "Her2Ihc",
     "Her2Ish",
+    "IdempotencyRecord",
+    "IdempotencyState",
     "Institution",
     "Intent",
     "Laterality",

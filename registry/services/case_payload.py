@@ -79,7 +79,11 @@ def build_case(payload: CodedPayload, case: Case) -> tuple[Case, list[Metastasis
     for item in payload.get("metastases") or []:
         metastasis = Metastasis(case=case)
         _assign(metastasis, [f for f in METASTASIS_FIELDS if f != "confirmed_by"], item)
-        metastasis.confirmed_by = list(item.get("confirmed_by") or [])
+        confirmed_by = item.get("confirmed_by")
+        # Anything but a list is kept as sent, for the edits to report against the field.
+        metastasis.confirmed_by = (
+            list(confirmed_by) if isinstance(confirmed_by, list | tuple) else confirmed_by or []
+        )
         metastases.append(metastasis)
     treatments = []
     for item in payload.get("treatments") or []:

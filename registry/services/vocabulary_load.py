@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from registry.models import Morphology, Subtype, Topography, VocabularyRelease
 
@@ -44,8 +45,17 @@ class LoadResult:
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:
-    text = path.read_text(encoding="utf-8-sig")
-    dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",\t;")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as problem:
+        raise ValidationError(f"{path.name}: not UTF-8 text ({problem.reason}).") from problem
+    if not text.strip():
+        raise ValidationError(f"{path.name}: the file is empty.")
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",\t;")
+    except csv.Error:
+        # A header of one column has no delimiter to find; its missing columns are named below.
+        dialect = csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     return [
         {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
@@ -72,17 +82,20 @@ def _coded_titles(path: Path, pattern: re.Pattern[str], fmt: str) -> dict[str, s
 
 
 def read_topography(codes_file: Path, categories_file: Path) -> dict[str, dict]:
-    categories = {row["category"]: row for row in _read_rows(categories_file)}
+    categories = {
+        _column(row, ("category",), categories_file): row for row in _read_rows(categories_file)
+    }
     rows, missing = {}, set()
     for code, title in _coded_titles(codes_file, _TOPOGRAPHY_CODE, "C{}.{}").items():
         category = categories.get(code[:3])
-        if category is None:
+        # A code outside every analysis roll-up would vanish from the statistics.
+        if category is None or not _column(category, ("site_group",), categories_file):
             missing.add(code[:3])
             continue
         rows[code] = {
             "title": title,
             "category": code[:3],
-            "category_title": category["title"],
+            "category_title": _column(category, ("title",), categories_file),
             "site_group": category["site_group"],
             "subtype_family": category.get("subtype_family", ""),
         }
@@ -102,10 +115,8 @@ def read_morphology(codes_file: Path) -> dict[str, dict]:
 
 def read_subtypes(codes_file: Path) -> dict[str, dict]:
     return {
-        row["code"]: {
-            "family": row["family"],
-            "title": row["title"],
-            "definition": row["definition"],
+        _column(row, ("code",), codes_file): {
+            name: _column(row, (name,), codes_file) for name in ("family", "title", "definition")
         }
         for row in _read_rows(codes_file)
     }
@@ -144,7 +155,9 @@ def vocabulary_load(
         defaults={"source": source, "version": version},
     )
     release.rows_created, release.rows_updated = len(new), len(changed)
-    release.save(update_fields=["rows_created", "rows_updated"])
+    # Content loaded before and now back again: it is the newest load once more.
+    release.loaded_at = timezone.now()
+    release.save(update_fields=["rows_created", "rows_updated", "loaded_at"])
     model.objects.bulk_create([model(code=code, release=release, **rows[code]) for code in new])
     for code in changed:
         for name, value in rows[code].items():

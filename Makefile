@@ -1,0 +1,99 @@
+# Set-up, run and test from a machine that has nothing but Python 3.11.
+#
+#   make run    virtualenv, install, migrate, vocabularies, founding case, demo
+#               accounts, then the development server on http://127.0.0.1:8000
+#   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL)
+#
+# Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
+# PYTEST_ARGS (extra pytest arguments), DATABASE_URL (SQLite file when unset for
+# run; the local PostgreSQL when unset for test).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ifndef PYTHON
+PYTHON := $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+endif
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+# A stamp per requirements set: pip runs again only when a requirements file changes.
+RUN_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+# CI never reuses a test database, so a migration problem cannot hide behind one.
+ifneq ($(filter true 1 yes,$(CI)),)
+PYTEST_ARGS += --create-db
+endif
+
+.PHONY: help run test lint format clean venv
+
+help:
+	@echo "make run     set up (venv, migrate, vocabularies, founding case, demo accounts) and serve on http://$(HOST):$(PORT)"
+	@echo "make test    ruff check, ruff format --check and pytest against PostgreSQL"
+	@echo "make lint    ruff check and ruff format --check"
+	@echo "make format  ruff format and ruff check --fix"
+	@echo "make clean   remove the venv, collected static files and caches (not the database)"
+
+# ---------------------------------------------------------------- virtualenv
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: Python 3.11 is required and '$(PYTHON)' is not on PATH." >&2; \
+	  echo "       Install python3.11 or run: make $(or $(MAKECMDGOALS),run) PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "error: Python 3.11 is required; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+	  echo "       Install python3.11 or run: make $(or $(MAKECMDGOALS),run) PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: $(VENV) is not a Python 3.11 environment; remove it (make clean) and retry." >&2; exit 1; }
+	$(BIN)/python -m pip install -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: $(VENV) is not a Python 3.11 environment; remove it (make clean) and retry." >&2; exit 1; }
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	@touch $@ $(RUN_STAMP)
+
+venv: $(RUN_STAMP)
+
+# ---------------------------------------------------------------- run
+
+# The settings refuse to start without DEBUG or SECRET_KEY; a local run is a debug run.
+run: export DEBUG ?= true
+run: $(RUN_STAMP)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_vocabularies
+	$(MANAGE) load_cases seeds/cases/founding_case.json
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) demo_accounts --base-url http://$(HOST):$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# ---------------------------------------------------------------- test and lint
+
+test: $(DEV_STAMP)
+	bash scripts/ensure-postgres
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

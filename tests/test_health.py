@@ -1,0 +1,66 @@
+"""Health probes: /healthz needs only the process, /readyz also the database."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+# Runs in a fresh interpreter whose DATABASE_URL names a closed port: a real outage.
+PROBE_WITHOUT_DATABASE = """
+import json
+import django
+django.setup()
+from django.test import Client
+client = Client()
+print(json.dumps({
+    path: {
+        "status": response.status_code,
+        "content_type": response["Content-Type"],
+        "body": json.loads(response.content),
+    }
+    for path in ("/healthz", "/readyz")
+    for response in [client.get(path)]
+}))
+"""
+
+
+def test_healthz_answers_without_touching_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_answers_when_the_database_is_up(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+def test_readyz_is_503_problem_json_when_the_database_is_unreachable():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/registry",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE_WITHOUT_DATABASE],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    probes = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert probes["/healthz"]["status"] == 200
+    ready = probes["/readyz"]
+    assert ready["status"] == 503
+    assert ready["content_type"] == "application/problem+json"
+    assert ready["body"]["status"] == 503
+    assert ready["body"]["title"] == "Service Unavailable"
+    assert "Traceback" not in json.dumps(ready["body"])

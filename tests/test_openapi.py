@@ -1,0 +1,87 @@
+"""The OpenAPI schema is part of the product: valid, warning-free, and true.
+
+Schemathesis generates requests from the schema for every operation and checks
+that the server never answers 5xx and that every response (status, content type,
+headers and body) is one the schema describes.
+"""
+
+import io
+
+import pytest
+import schemathesis
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.wsgi import application
+from registry.services.cases import case_create
+from registry.services.tokens import token_issue
+from tests.factories import founding_payload
+
+
+def test_schema_validates_without_warnings():
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert "openapi: 3" in out.getvalue()
+
+
+def test_swagger_ui_and_redoc_are_served_from_local_files(client):
+    for url in ("/api/docs/", "/api/redoc/"):
+        page = client.get(url).content.decode()
+        assert "cdn" not in page.lower() and "unpkg" not in page.lower() and "jsdelivr" not in page
+        assert "/static/drf_spectacular_sidecar/" in page
+    assert client.get("/api/schema/").status_code == 200
+
+
+@pytest.fixture
+def api_schema(db):
+    # Like Django's test client: keep the test's connection (and transaction) open
+    # across the requests that schemathesis sends straight to the WSGI app.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/schema/", application)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture
+def curator_token(curator, hospital_a, submitter_a):
+    # Something to read, update and review, so detail operations do not all answer 404.
+    case_create(
+        institution=hospital_a, local_id="seeded", payload=founding_payload(), actor=submitter_a
+    )
+    return token_issue(user=curator, name="schemathesis")[1]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_conforms_to_its_schema_for_generated_requests(case, curator_token):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {curator_token}"},
+        checks=[
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+            _not_a_server_error,
+        ],
+    )
+
+
+def _not_a_server_error(ctx, response, case):
+    assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code}"
+    return True
