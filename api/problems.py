@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from registry.services.batch import BatchTooLarge
 from registry.services.cases import StaleVersion
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -27,6 +28,29 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The resource has changed since you read it."
     default_code = "stale_version"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request holds too much; split it."
+    default_code = "too_large"
+
+
+class IdempotencyKeyInFlight(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "A request with this Idempotency-Key is still being processed; "
+        "retry after it has finished to get its response."
+    )
+    default_code = "idempotency_key_in_flight"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = (
+        "This Idempotency-Key was used with a different request; use a new key for a new request."
+    )
+    default_code = "idempotency_key_reused"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -55,6 +79,8 @@ def field_errors(detail, path: str = "") -> list[dict]:
         for key, value in detail.items():
             if key in ("non_field_errors", "__all__"):
                 found += field_errors(value, path)
+            elif isinstance(key, int):  # DRF keys the items of a nested list by index
+                found += field_errors(value, f"{path}[{key}]")
             else:
                 found += field_errors(value, f"{path}.{key}" if path else str(key))
         return found
@@ -78,9 +104,13 @@ def _as_api_exception(exc: Exception) -> Exception:
         )
         return exceptions.ValidationError(detail)
     if isinstance(exc, StaleVersion):
+        if exc.current_version is None:
+            return PreconditionFailed("If-Match names a version, but there is no such case.")
         return PreconditionFailed(
             f"The case is at version {exc.current_version}; read it again and reapply your change."
         )
+    if isinstance(exc, BatchTooLarge):
+        return PayloadTooLarge(str(exc), code="batch_too_large")
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -18,6 +18,8 @@ from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.cases import case_create, case_delete, case_review, case_update
 
+PAGE_PARAMS = frozenset({"cursor", "page_size"})
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     location=OpenApiParameter.HEADER,
@@ -46,13 +48,16 @@ class CaseViewSet(viewsets.ModelViewSet):
     curator_actions = frozenset({"destroy", "review"})
 
     def get_queryset(self):
-        filters = case_filters_from(self.request) if self.action == "list" else None
+        filters = (
+            case_filters_from(self.request, extra_params=PAGE_PARAMS)
+            if self.action == "list"
+            else None
+        )
         return case_list(user=self.request.user, filters=filters or CaseFilters())
 
-    def get_object(self):
-        case = super().get_object()
-        self.headers["ETag"] = case_etag(case)
-        return case
+    def retrieve(self, request, *args, **kwargs):
+        case = self.get_object()
+        return Response(self.get_serializer(case).data, headers={"ETag": case_etag(case)})
 
     # ---------------------------------------------------------------- writes
 
