@@ -145,7 +145,7 @@ class Case(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.institution_id}/{self.local_id}"
+        return f"{self.institution.code}/{self.local_id}"
 
 
 class Metastasis(models.Model):

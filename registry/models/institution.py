@@ -59,6 +59,27 @@ class User(AbstractUser):
             )
         ]
 
+    def has_perm(self, perm, obj=None) -> bool:
+        # Curators manage everything of the registry in the admin, with no group set-up.
+        if (
+            self.is_active
+            and self.is_staff
+            and self.role == Role.CURATOR
+            and perm.startswith("registry.")
+        ):
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if (
+            self.is_active
+            and self.is_staff
+            and self.role == Role.CURATOR
+            and app_label == "registry"
+        ):
+            return True
+        return super().has_module_perms(app_label)
+
     @property
     def is_curator(self) -> bool:
         return self.role == Role.CURATOR or self.is_superuser

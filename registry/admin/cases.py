@@ -1,0 +1,245 @@
+"""The curators' review queue: find cases, fix their codes, verify or reject them.
+
+Every write goes through `registry.services.cases`, so an edit made here is
+validated, versioned and recorded in the history exactly as one from the API.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+
+from registry.admin.case_edit import CaseEdit, CaseForm, MetastasisInline, TreatmentInline
+from registry.admin.case_queue import (
+    MetastaticSiteGroupFilter,
+    PrimarySiteGroupFilter,
+    RejectionForm,
+    case_search,
+)
+from registry.admin.history import (
+    AuditHistoryAdmin,
+    MetastasisHistoryInline,
+    TreatmentHistoryInline,
+)
+from registry.models import Case, Metastasis, ReviewStatus
+from registry.services.cases import (
+    Outcome,
+    StaleVersion,
+    case_delete,
+    case_review,
+    case_update,
+)
+
+
+def _cases(count: int) -> str:
+    return f"{count} case" if count == 1 else f"{count} cases"
+
+
+# ---------------------------------------------------------------- the case admin
+
+
+@admin.register(Case)
+class CaseAdmin(AuditHistoryAdmin):
+    """The review queue and the case page, with its parts and their history."""
+
+    form = CaseForm
+    inlines = [MetastasisInline, TreatmentInline, MetastasisHistoryInline, TreatmentHistoryInline]
+    list_display = [
+        "short_uuid",
+        "institution_code",
+        "local_id",
+        "primary_site_code",
+        "metastatic_sites",
+        "status",
+        "source",
+        "updated_at",
+    ]
+    list_display_links = ["short_uuid", "local_id"]
+    list_select_related = ["institution"]
+    list_filter = [
+        "status",
+        "institution",
+        MetastaticSiteGroupFilter,
+        PrimarySiteGroupFilter,
+        "source",
+    ]
+    search_fields = ["local_id"]  # widened in get_search_results
+    search_help_text = "Local ID, UUID (or its first characters), or a site code: C44.4, C44."
+    show_full_result_count = False  # one COUNT(*) per page over a million cases is enough
+    actions = ["mark_in_review", "mark_verified", "mark_rejected"]
+    autocomplete_fields = ["primary_site", "primary_morphology"]
+    readonly_fields = [
+        "uuid",
+        "institution",
+        "local_id",
+        "status",
+        "rejection_reason",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            "Submission",
+            {
+                "fields": [
+                    ("uuid", "version"),
+                    ("institution", "local_id"),
+                    ("source", "doi", "pmid"),
+                    ("status", "rejection_reason"),
+                    "loaded_version",
+                ]
+            },
+        ),
+        (
+            "Patient",
+            {"fields": [("sex", "age_at_diagnosis", "menopausal_status", "year_of_diagnosis")]},
+        ),
+        (
+            "Primary tumour",
+            {
+                "fields": [
+                    ("primary_site", "primary_laterality"),
+                    "primary_morphology",
+                    ("grade", "stage_group"),
+                ]
+            },
+        ),
+        (
+            "Receptors and subtype",
+            {
+                "fields": [
+                    ("er_percent", "pr_percent", "ki67_percent"),
+                    ("her2_ihc", "her2_ish"),
+                    "subtype",
+                ],
+                "description": "Leave the subtype empty to derive it from the receptors.",
+            },
+        ),
+        ("Outcome", {"fields": [("vital_status", "follow_up_months")]}),
+        ("Record", {"fields": [("created_at", "updated_at")]}),
+    ]
+    history_list_display = ["status", "version"]
+
+    def get_queryset(self, request):
+        sites = Metastasis.objects.only("id", "case_id", "site_id")
+        return super().get_queryset(request).prefetch_related(Prefetch("metastases", sites))
+
+    # ---------------------------------------------------------------- queue columns
+
+    @admin.display(description="UUID")
+    def short_uuid(self, case: Case) -> str:
+        return str(case.uuid)[:8]
+
+    @admin.display(description="institution", ordering="institution__code")
+    def institution_code(self, case: Case) -> str:
+        return case.institution.code
+
+    @admin.display(description="primary site", ordering="primary_site")
+    def primary_site_code(self, case: Case) -> str:
+        return case.primary_site_id
+
+    @admin.display(description="metastatic sites")
+    def metastatic_sites(self, case: Case) -> str:
+        return ", ".join(sorted({metastasis.site_id for metastasis in case.metastases.all()}))
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(case_search(term)), False
+
+    # ---------------------------------------------------------------- review actions
+
+    @admin.action(description="Move selected cases to review", permissions=["change"])
+    def mark_in_review(self, request, queryset):
+        self._review(request, queryset, ReviewStatus.IN_REVIEW)
+
+    @admin.action(description="Verify selected cases", permissions=["change"])
+    def mark_verified(self, request, queryset):
+        self._review(request, queryset, ReviewStatus.VERIFIED)
+
+    @admin.action(description="Reject selected cases (asks for a reason)", permissions=["change"])
+    def mark_rejected(self, request, queryset):
+        form = RejectionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            self._review(request, queryset, ReviewStatus.REJECTED, form.cleaned_data["reason"])
+            return None
+        count, shown = queryset.count(), list(queryset[:20])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject cases",
+            "opts": self.opts,
+            "form": form,
+            "count": count,
+            "cases": shown,
+            "more": count - len(shown),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/registry/case/reject_cases.html", context)
+
+    def _review(self, request, queryset, status: str, reason: str = "") -> None:
+        moved = unchanged = 0
+        with transaction.atomic():
+            # Locked, so that a concurrent update cannot slip between read and version bump.
+            selected = Case.objects.filter(pk__in=queryset.values("pk")).order_by("pk")
+            for case in selected.select_for_update():
+                if case.status == status and case.rejection_reason == reason:
+                    unchanged += 1
+                    continue
+                case_review(case=case, status=status, reason=reason, actor=request.user)
+                moved += 1
+        label = ReviewStatus(status).label.lower()
+        if moved:
+            self.message_user(request, f"{_cases(moved)} moved to {label}.", messages.SUCCESS)
+        if unchanged:
+            self.message_user(request, f"{_cases(unchanged)} already {label}.", messages.INFO)
+
+    # ---------------------------------------------------------------- writes
+
+    def has_add_permission(self, request):
+        # Cases come in through the API, batches and the case loader, keyed by their
+        # institution's local id; curators correct and review them here.
+        return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion as stale:
+            # Another write landed between this form's checks and its save.
+            self.message_user(
+                request,
+                f"Not saved: the case changed meanwhile (now version {stale.current_version}). "
+                "Make your edit again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        write = case_update(
+            case=obj,
+            payload=CaseEdit.of(obj).payload(),
+            actor=request.user,
+            expected_version=form.cleaned_data["loaded_version"],
+        )
+        if write.outcome == Outcome.UNCHANGED:
+            message = f"Nothing to save: version {write.case.version} is unchanged."
+            self.message_user(request, message, messages.INFO)
+
+    def save_related(self, request, form, formsets, change):
+        """The service saved the metastases and treatments with the case."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The formsets were not saved themselves; the parts' history says what changed.
+        return super().construct_change_message(request, form, [], add)
+
+    def delete_model(self, request, obj):
+        case_delete(case=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for case in queryset:
+            case_delete(case=case, actor=request.user)
