@@ -3,10 +3,11 @@
 #   make run    virtualenv, install, migrate, vocabularies, founding case, demo
 #               accounts, then the development server on http://127.0.0.1:8000
 #   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL)
+#   make bench  benchmarks at 10k, 100k and 1M synthetic cases (README, "Performance")
 #
 # Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
 # PYTEST_ARGS (extra pytest arguments), DATABASE_URL (SQLite file when unset for
-# run; the local PostgreSQL when unset for test).
+# run; the local PostgreSQL when unset for test), BENCH_SIZES and BENCH_ARGS (bench).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,18 +20,21 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_SIZES ?= 10000,100000,1000000
+BENCH_ARGS ?=
 
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 # A stamp per requirements set: pip runs again only when a requirements file changes.
 RUN_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 # CI never reuses a test database, so a migration problem cannot hide behind one.
 ifneq ($(filter true 1 yes,$(CI)),)
 PYTEST_ARGS += --create-db
 endif
 
-.PHONY: help run test lint format clean venv
+.PHONY: help run test lint format clean venv bench
 
 help:
 	@echo "make run     set up (venv, migrate, vocabularies, founding case, demo accounts) and serve on http://$(HOST):$(PORT)"
@@ -38,6 +42,7 @@ help:
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make format  ruff format and ruff check --fix"
 	@echo "make clean   remove the venv, collected static files and caches (not the database)"
+	@echo "make bench   benchmarks at $(BENCH_SIZES) cases against raw-SQL baselines (needs PostgreSQL, wrk)"
 
 # ---------------------------------------------------------------- virtualenv
 
@@ -93,6 +98,22 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# ---------------------------------------------------------------- bench
+
+$(BENCH_STAMP): bench/requirements.txt $(DEV_STAMP)
+	$(BIN)/python -m pip install -r bench/requirements.txt
+	@touch $@
+
+# Databases registry_bench_<size> are built once (synth) and reused; see bench/run.py.
+bench: $(BENCH_STAMP)
+	DATABASE_URL="$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/registry_bench}" \
+	  bash scripts/ensure-postgres
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing wrk, the HTTP load generator (Debian package)."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -36,3 +36,20 @@ class CanReadVocabularies(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated)
+
+
+class CanReadStatistics(permissions.BasePermission):
+    """Analysts and curators read the statistics; submitters do not.
+
+    A hospital knows its own cases exactly, so it could subtract them from a
+    published count and learn about the few other patients in it, which the
+    small-cell threshold does not protect against.
+    """
+
+    message = "Statistics are for analysts and curators; hospital systems read their own cases."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return user.is_curator or user.role == Role.ANALYST

@@ -44,6 +44,14 @@ class RegistryAutoSchema(AutoSchema):
             statuses["404"] = "No such resource, or not yours to see"
         if method in ("PUT", "PATCH"):
             statuses["412"] = "If-Match names an older version of the case"
+        if getattr(self.view, "action", None) in getattr(self.view, "idempotent_actions", ()):
+            statuses["409"] = (
+                "A request with this Idempotency-Key is still in progress; retry after "
+                "Retry-After seconds to get its response"
+            )
+            statuses["422"] = "This Idempotency-Key was used with a different request body"
+            if getattr(self.view, "action", None) == "batch":
+                statuses["413"] = "More than 1,000 cases, or the body is too large"
         return statuses
 
 

@@ -101,6 +101,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Messages live in the session, not a cookie: the admin shows a new API token once
+# through a message, and a cookie would carry it readable to the browser.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
@@ -142,6 +146,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "LateralityEnum": "registry.models.choices.Laterality",
         "ReviewStatusEnum": "registry.models.choices.ReviewStatus",
+        "BatchItemResultEnum": "api.serializers.batch.BATCH_RESULTS",
+        "StatsDimensionEnum": "api.serializers.stats.DIMENSIONS",
     },
 }
 

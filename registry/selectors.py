@@ -58,16 +58,17 @@ def filter_cases(cases: QuerySet[Case], filters: CaseFilters) -> QuerySet[Case]:
     if f.site:
         metastasis_match &= Q(site_id__in=f.site)
     if f.site_category:
-        metastasis_match &= Q(site__category__in=f.site_category)
+        metastasis_match &= _in_categories("site__code", f.site_category)
     if f.site_group:
         metastasis_match &= Q(site__site_group__in=f.site_group)
     if metastasis_match:
         cases = cases.filter(
             Exists(Metastasis.objects.filter(metastasis_match, case_id=OuterRef("pk")))
         )
+    if f.primary_category:
+        cases = cases.filter(_in_categories("primary_site__code", f.primary_category))
     exact = {
         "primary_site_id__in": f.primary,
-        "primary_site__category__in": f.primary_category,
         "primary_morphology_id__in": f.morphology,
         "subtype_id__in": f.subtype,
         "sex__in": f.sex,
@@ -85,6 +86,18 @@ def filter_cases(cases: QuerySet[Case], filters: CaseFilters) -> QuerySet[Case]:
     return cases
 
 
+def _in_categories(code_field: str, categories: tuple[str, ...]) -> Q:
+    """Codes in 3-character categories (C50 -> C50.x), matched on the code itself.
+
+    A category is the first three characters of its codes, so a prefix match on the
+    indexed code column does without a join to the topography table.
+    """
+    match = Q()
+    for category in categories:
+        match |= Q(**{f"{code_field}__startswith": f"{category}."})
+    return match
+
+
 def _search(text: str) -> Q:
     """Local id or text fragment, an exact site code (primary or metastatic), or a UUID."""
     text = text.strip()
@@ -92,9 +105,7 @@ def _search(text: str) -> Q:
     match = Q(local_id__icontains=text) | Q(primary_site_id=code)
     match |= Q(Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), site_id=code)))
     match |= Q(
-        Exists(
-            Metastasis.objects.filter(case_id=OuterRef("pk"), misdiagnosis_text__icontains=text)
-        )
+        Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), misdiagnosis_text__icontains=text))
     )
     with contextlib.suppress(ValueError):
         match |= Q(uuid=uuid.UUID(text))

@@ -134,14 +134,19 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def payload(self) -> dict:
         """The validated JSON as a registry case payload (codes as strings)."""
-        data = dict(self.validated_data)
-        data.pop("institution", None)
-        data.pop("local_id", None)
-        if "metastases" in data:
-            data["metastases"] = [dict(item) for item in data["metastases"]]
-        if "treatments" in data:
-            data["treatments"] = [dict(item) for item in data["treatments"]]
-        return data
+        return case_payload_of(self.validated_data)
+
+
+def case_payload_of(validated) -> dict:
+    """Validated case JSON (one request or one batch item) as a registry case payload."""
+    data = dict(validated)
+    data.pop("institution", None)
+    data.pop("local_id", None)
+    if "metastases" in data:
+        data["metastases"] = [dict(item) for item in data["metastases"]]
+    if "treatments" in data:
+        data["treatments"] = [dict(item) for item in data["treatments"]]
+    return data
 
 
 class CaseReviewSerializer(StrictFieldsMixin, serializers.Serializer):

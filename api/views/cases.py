@@ -1,8 +1,19 @@
-"""`/api/v1/cases/`: submitting, reading, correcting and reviewing cases."""
+"""`/api/v1/cases/`: submitting, reading, correcting and reviewing cases.
+
+Integrators also get the reliable ways in: `PUT cases/by-local-id/{local_id}/`
+(create or replace by their own key), `POST cases/batch/` (up to 1,000 cases),
+`Idempotency-Key` on POSTs, and `ETag`/`If-Match` on every case.
+"""
 
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -10,30 +21,76 @@ from rest_framework.response import Response
 
 from api.etags import case_etag, expected_version
 from api.filters import CaseFilterParams, case_filters_from
+from api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent
 from api.pagination import CasePagination
 from api.permissions import CaseAccess
-from api.schema_examples import FOUNDING_CASE_EXAMPLES
-from api.serializers.cases import CaseReviewSerializer, CaseSerializer
+from api.problems import field_errors
+from api.schema_examples import BATCH_EXAMPLES, BY_LOCAL_ID_EXAMPLES, FOUNDING_CASE_EXAMPLES
+from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
+from api.serializers.cases import CaseReviewSerializer, CaseSerializer, case_payload_of
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
-from registry.services.cases import case_create, case_delete, case_review, case_update
-
-PAGE_PARAMS = frozenset({"cursor", "page_size"})
+from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
+from registry.services.cases import (
+    Outcome,
+    case_create,
+    case_delete,
+    case_review,
+    case_update,
+    case_upsert,
+)
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
     location=OpenApiParameter.HEADER,
     required=False,
-    description='ETag of the case as last read, e.g. "v3"; a stale one gets 412.',
+    description=(
+        'Optional: the ETag of the case as you last read it, e.g. "v3". If the case has '
+        "changed since, nothing is written and the answer is 412. Without If-Match the "
+        "last write wins."
+    ),
 )
+ETAG = OpenApiParameter(
+    "ETag",
+    location=OpenApiParameter.HEADER,
+    response=[200, 201],
+    required=True,
+    description='The version of the case, e.g. "v3"; send it back in If-Match.',
+)
+LOCAL_ID = OpenApiParameter(
+    "local_id",
+    str,
+    OpenApiParameter.PATH,
+    description="Your institution's own key for the case (at most 64 characters).",
+)
+INSTITUTION = OpenApiParameter(
+    "institution",
+    str,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(
+        "Institution code. Curators must name it (here or as `institution` in the body); "
+        "submitters may leave it out (their token's institution is used)."
+    ),
+)
+_CASE_WRITTEN = {
+    200: OpenApiResponse(CaseSerializer, description="Replaced, or unchanged: nothing written"),
+    201: OpenApiResponse(CaseSerializer, description="Created"),
+}
 
 
 @extend_schema_view(
     list=extend_schema(parameters=[CaseFilterParams], summary="List cases you may read"),
-    create=extend_schema(examples=FOUNDING_CASE_EXAMPLES, summary="Submit a case"),
-    retrieve=extend_schema(summary="Read one case"),
-    update=extend_schema(parameters=[IF_MATCH], summary="Replace a case"),
-    partial_update=extend_schema(parameters=[IF_MATCH], summary="Change some fields of a case"),
+    create=extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, ETAG, REPLAYED_PARAMETER],
+        examples=FOUNDING_CASE_EXAMPLES,
+        summary="Submit a case",
+    ),
+    retrieve=extend_schema(parameters=[ETAG], summary="Read one case"),
+    update=extend_schema(parameters=[IF_MATCH, ETAG], summary="Replace a case"),
+    partial_update=extend_schema(
+        parameters=[IF_MATCH, ETAG], summary="Change some fields of a case"
+    ),
     destroy=extend_schema(summary="Delete a case (curators)"),
 )
 class CaseViewSet(viewsets.ModelViewSet):
@@ -46,28 +103,40 @@ class CaseViewSet(viewsets.ModelViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
     queryset = Case.objects.none()  # for the schema; get_queryset scopes by user
     curator_actions = frozenset({"destroy", "review"})
+    idempotent_actions = frozenset({"create", "batch"})  # read by api.schema for 409/422
 
     def get_queryset(self):
-        filters = (
-            case_filters_from(self.request, extra_params=PAGE_PARAMS)
-            if self.action == "list"
-            else None
-        )
+        filters = None
+        if self.action == "list":
+            paging = frozenset(
+                {CasePagination.cursor_query_param, CasePagination.page_size_query_param}
+            )
+            filters = case_filters_from(self.request, extra_params=paging)
         return case_list(user=self.request.user, filters=filters or CaseFilters())
 
-    def retrieve(self, request, *args, **kwargs):
-        case = self.get_object()
-        return Response(self.get_serializer(case).data, headers={"ETag": case_etag(case)})
+    def get_object(self):
+        if "local_id" in self.kwargs:  # by_local_id, and OPTIONS on it ("metadata")
+            cases = self.get_queryset().filter(
+                institution=self._institution_named({}), local_id=self.kwargs["local_id"]
+            )
+            case = get_object_or_404(cases)
+            self.check_object_permissions(self.request, case)
+        else:
+            case = super().get_object()
+        self.headers["ETag"] = case_etag(case)
+        return case
 
     # ---------------------------------------------------------------- writes
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         local_id = serializer.validated_data.get("local_id")
-        institution = self._institution_for_write(serializer.validated_data)
+        if not local_id:
+            raise ValidationError({"local_id": ["This field is required."]})
         case = case_create(
-            institution=institution,
+            institution=self._institution_named(serializer.validated_data),
             local_id=local_id,
             payload=serializer.payload(),
             actor=request.user,
@@ -95,7 +164,12 @@ class CaseViewSet(viewsets.ModelViewSet):
         case_delete(case=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=CaseReviewSerializer, responses=CaseSerializer, summary="Review a case")
+    @extend_schema(
+        request=CaseReviewSerializer,
+        responses=CaseSerializer,
+        parameters=[ETAG],
+        summary="Review a case",
+    )
     @action(detail=True, methods=["post"])
     def review(self, request, uuid=None):
         """Curators move a case to in_review, verified or rejected (with a reason)."""
@@ -110,14 +184,116 @@ class CaseViewSet(viewsets.ModelViewSet):
             )
         return self._case_response(case, status.HTTP_200_OK)
 
+    # ---------------------------------------------------------------- by the submitter's key
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[LOCAL_ID, INSTITUTION, ETAG],
+        responses=CaseSerializer,
+        summary="Read a case by your local id",
+    )
+    @extend_schema(
+        methods=["PUT"],
+        parameters=[LOCAL_ID, INSTITUTION, IF_MATCH, ETAG],
+        request=CaseSerializer,
+        responses=_CASE_WRITTEN,
+        examples=BY_LOCAL_ID_EXAMPLES,
+        summary="Create or replace a case by your local id",
+        description=(
+            "Idempotent upsert: 201 when the case is new, 200 when it replaced your stored "
+            "case, 200 with the same version and no new history entry when nothing changed. "
+            "Safe to resend. `local_id` in the body may be left out; if given it must match "
+            "the URL. With If-Match, a stale version (or a case that does not exist yet) gets "
+            "412 and nothing is written."
+        ),
+    )
+    @action(
+        detail=False,
+        methods=["get", "put"],
+        url_path=r"by-local-id/(?P<local_id>[^/]+)",
+        url_name="by-local-id",
+    )
+    def by_local_id(self, request, local_id=None):
+        if request.method == "GET":
+            return Response(self.get_serializer(self.get_object()).data)
+        data = {"local_id": local_id, **request.data} if isinstance(request.data, dict) else None
+        serializer = self.get_serializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["local_id"] != local_id:
+            raise ValidationError({"local_id": ["The body's local_id differs from the URL's."]})
+        write = case_upsert(
+            institution=self._institution_named(serializer.validated_data),
+            local_id=local_id,
+            payload=serializer.payload(),
+            actor=request.user,
+            expected_version=expected_version(request),
+        )
+        created = write.outcome == Outcome.CREATED
+        return self._case_response(
+            write.case, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    # ---------------------------------------------------------------- batches
+
+    @extend_schema(
+        request=CaseBatchSerializer,
+        responses={200: CaseBatchResultSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, INSTITUTION, REPLAYED_PARAMETER],
+        examples=BATCH_EXAMPLES,
+        summary="Submit up to 1,000 cases",
+        description=(
+            "Each case is created, replaced or left unchanged by its local_id, like "
+            "PUT by-local-id, or refused with its field errors; one bad case never stops "
+            "the others and no case is half-written. The answer is 200 with one result per "
+            "case in request order. A local_id may appear once per batch: later repeats are "
+            "error items. More than 1,000 cases: 413."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def batch(self, request):
+        cases = request.data.get("cases") if isinstance(request.data, dict) else None
+        if isinstance(cases, list):
+            check_batch_size(len(cases))  # 413 before any case is read
+        envelope = CaseBatchSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        code = envelope.validated_data.get("institution")
+        institution = self._institution_named({"institution": {"code": code}} if code else {})
+        reader = self.get_serializer()
+        items = [
+            self._batch_item(reader, raw, institution) for raw in envelope.validated_data["cases"]
+        ]
+        results = case_batch_submit(institution=institution, items=items, actor=request.user)
+        return Response(CaseBatchResultSerializer.of(results))
+
+    @staticmethod
+    def _batch_item(reader: CaseSerializer, raw, institution: Institution) -> BatchItem:
+        """One case of a batch, read on its own: its JSON errors become its result."""
+        try:
+            validated = reader.run_validation(raw)
+        except ValidationError as invalid:
+            local_id = raw.get("local_id") if isinstance(raw, dict) else None
+            return BatchItem(
+                local_id if isinstance(local_id, str) else None,
+                {},
+                tuple(FieldError(**error) for error in field_errors(invalid.detail)),
+            )
+        code = validated.get("institution", {}).get("code")
+        if code is not None and code != institution.code:
+            message = f"Every case of this batch belongs to institution '{institution.code}'."
+            return BatchItem(validated["local_id"], {}, (FieldError("institution", message),))
+        return BatchItem(validated["local_id"], case_payload_of(validated))
+
     # ---------------------------------------------------------------- helpers
 
-    def _institution_for_write(self, validated) -> Institution:
-        """Submitters write for their own institution; curators name one."""
+    def _institution_named(self, validated) -> Institution:
+        """Submitters write for their own institution; curators name one (body or query)."""
         user = self.request.user
         code = validated.get("institution", {}).get("code")
-        if not validated.get("local_id"):
-            raise ValidationError({"local_id": ["This field is required."]})
+        in_query = self.request.query_params.get("institution")
+        if code is not None and in_query is not None and code != in_query:
+            raise ValidationError({"institution": ["The body and the query name different ones."]})
+        code = code if code is not None else in_query
         if not user.is_curator:
             if code is not None and code != user.institution.code:
                 raise ValidationError(
@@ -134,6 +310,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     def _case_response(self, case: Case, status_code: int) -> Response:
         fresh = with_case_details(Case.objects.filter(pk=case.pk)).get()
         headers = {"ETag": case_etag(fresh)}
+        self.headers["ETag"] = headers["ETag"]  # not the read version get_object left there
         if status_code == status.HTTP_201_CREATED:
             headers["Location"] = reverse("case-detail", kwargs={"uuid": fresh.uuid})
         return Response(self.get_serializer(fresh).data, status=status_code, headers=headers)

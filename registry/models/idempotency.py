@@ -4,7 +4,6 @@ Hospital systems resend after timeouts; a resend with the same `Idempotency-Key`
 must get the first answer back instead of creating a second case.
 """
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -38,7 +37,8 @@ class IdempotencyRecord(models.Model):
         max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT
     )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # Text, not JSON, so that a replay is byte for byte the first response (jsonb reorders keys).
+    response_body = models.TextField(blank=True, help_text="The JSON body of the response.")
     response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

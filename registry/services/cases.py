@@ -1,20 +1,28 @@
-"""Writing cases: create, replace, update, review and delete, each all or nothing.
+"""Writing cases: create, replace, upsert, review and delete, each all or nothing.
 
 Every path runs the same derivations and validation edits, keeps the audit
-history (who, when, what) and raises the version used for ETags.
+history (who, when, what) and raises the version used for ETags. The rows are
+written by `store_cases`, which takes many cases at once, so a single request and
+a batch of a thousand (`registry.services.batch`) share one way to the database.
 """
 
 import enum
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from registry.deidentification import find_identifier
 from registry.edits import check_case, derive_case_values
 from registry.models import Case, Institution, Metastasis, ReviewStatus, Treatment, User
-from registry.services.case_payload import CodedPayload, build_case, case_payload
-from registry.vocabularies import current_vocabularies
+from registry.services.case_payload import CASE_FIELDS, CodedPayload, build_case, case_payload
+from registry.vocabularies import VocabularySnapshot, current_vocabularies
+
+RECEPTOR_FIELDS = ("er_percent", "pr_percent", "her2_ihc", "her2_ish", "ki67_percent")
+# A clash can repeat only if the case that caused it is deleted in between.
+_UPSERT_ATTEMPTS = 3
 
 
 class Outcome(enum.StrEnum):
@@ -30,14 +38,24 @@ class CaseWrite:
 
 
 class StaleVersion(Exception):
-    """The client's copy of the case is older than the stored one (HTTP 412)."""
+    """The client's copy of the case is older than the stored one (HTTP 412).
 
-    def __init__(self, current_version: int):
-        super().__init__(f"The case is at version {current_version}.")
+    `current_version` is None when the client expected a case that does not exist.
+    """
+
+    def __init__(self, current_version: int | None):
+        if current_version is None:
+            super().__init__("There is no such case yet.")
+        else:
+            super().__init__(f"The case is at version {current_version}.")
         self.current_version = current_version
 
 
-# ---------------------------------------------------------------- create and replace
+class LocalIdTaken(Exception):
+    """Another case of the institution already has this local_id."""
+
+
+# ---------------------------------------------------------------- create, replace, upsert
 
 
 @transaction.atomic
@@ -46,16 +64,13 @@ def case_create(
 ) -> Case:
     """A new case; ValidationError if invalid or if `local_id` is taken."""
     case = Case(institution=institution, local_id=local_id)
-    _prepare(case, payload)
+    prepare_case(case, payload)
     try:
-        with transaction.atomic():
-            _save(case, payload, actor)
-    except IntegrityError as clash:
-        if Case.objects.filter(institution=institution, local_id=local_id).exists():
-            raise ValidationError(
-                {"local_id": [f"Your institution already has a case '{local_id}'."]}
-            ) from clash
-        raise
+        insert_case(case, actor)
+    except LocalIdTaken as clash:
+        raise ValidationError(
+            {"local_id": [f"Your institution already has a case '{local_id}'."]}
+        ) from clash
     return case
 
 
@@ -69,24 +84,61 @@ def case_update(
     expected_version: int | None = None,
 ) -> CaseWrite:
     """Replace (or, with `partial`, patch) a stored case; UNCHANGED writes nothing."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = (
+        Case.objects.select_for_update()
+        .prefetch_related("metastases", "treatments")
+        .get(pk=case.pk)
+    )
     if expected_version is not None and expected_version != case.version:
         raise StaleVersion(case.version)
     before = case_payload(case)
+    vocab = current_vocabularies()
     if partial:
-        payload = {**before, **payload}
-    _prepare(case, payload)
-    if case_payload(case, *_children(case)) == before:
-        case.refresh_from_db()
+        payload = _patched(before, payload, vocab)
+    prepared = Case(pk=case.pk, institution_id=case.institution_id, local_id=case.local_id)
+    prepare_case(prepared, payload, vocab)
+    if not apply_change(prepared, case, actor):
         return CaseWrite(case, Outcome.UNCHANGED)
-    if actor is None or not actor.is_curator:
-        # New content needs a new review, whatever the case's status was.
-        case.status = ReviewStatus.SUBMITTED
-        case.rejection_reason = ""
-    case.version += 1
-    case.metastases.all().delete()
-    _save(case, payload, actor)
+    store_cases(new=[], changed=[case], actor=actor)
     return CaseWrite(case, Outcome.UPDATED)
+
+
+@transaction.atomic
+def case_upsert(
+    *,
+    institution: Institution,
+    local_id: str,
+    payload: CodedPayload,
+    actor: User | None,
+    expected_version: int | None = None,
+) -> CaseWrite:
+    """Create or replace the institution's case with this `local_id`.
+
+    CREATED, UPDATED, or UNCHANGED (nothing written, no history) when the stored
+    case already says the same. Parallel calls with one key yield one case: the
+    loser of the insert race waits for the winner's commit on the unique index,
+    then replaces the winner's case instead.
+    """
+    for _ in range(_UPSERT_ATTEMPTS):
+        stored = (
+            Case.objects.select_for_update()
+            .filter(institution=institution, local_id=local_id)
+            .first()
+        )
+        if stored is not None:
+            return case_update(
+                case=stored, payload=payload, actor=actor, expected_version=expected_version
+            )
+        if expected_version is not None:
+            raise StaleVersion(None)
+        case = Case(institution=institution, local_id=local_id)
+        prepare_case(case, payload)
+        try:
+            insert_case(case, actor)
+        except LocalIdTaken:
+            continue  # a parallel request created it first: replace that one
+        return CaseWrite(case, Outcome.CREATED)
+    raise ValidationError({"local_id": [f"The case '{local_id}' is being changed; retry."]})
 
 
 # ---------------------------------------------------------------- review and delete
@@ -97,50 +149,209 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
     """Move a case through review: submitted → in_review → verified | rejected."""
     if status not in ReviewStatus.values:
         raise ValidationError({"status": [f"Unknown review status '{status}'."]})
-    if status == ReviewStatus.REJECTED and not reason.strip():
+    reason = reason.strip() if status == ReviewStatus.REJECTED else ""
+    if status == ReviewStatus.REJECTED and not reason:
         raise ValidationError({"rejection_reason": ["A rejection needs a reason."]})
-    case.status = status
-    case.rejection_reason = reason.strip() if status == ReviewStatus.REJECTED else ""
-    case.version += 1
-    case._history_user = actor
-    case.save(update_fields=["status", "rejection_reason", "version", "updated_at"])
-    return case
+    kind = find_identifier(reason)
+    if kind:
+        raise ValidationError(
+            {
+                "rejection_reason": [
+                    f"This text seems to contain {kind}; cases must be de-identified."
+                ]
+            }
+        )
+    # The stored row, not the caller's copy, which may be older (the version is the ETag).
+    stored = Case.objects.select_for_update().get(pk=case.pk)
+    stored.status = status
+    stored.rejection_reason = reason
+    stored.version += 1
+    stored._history_user = actor
+    stored.save(update_fields=["status", "rejection_reason", "version", "updated_at"])
+    return stored
 
 
 @transaction.atomic
 def case_delete(*, case: Case, actor: User | None) -> None:
     """Delete a case; its history keeps who deleted it and what it held."""
+    stored = Case.objects.prefetch_related("metastases", "treatments").get(pk=case.pk)
+    _delete_children([stored], actor, timezone.now())
     case._history_user = actor
-    for child in [*case.treatments.all(), *case.metastases.all()]:
-        child._history_user = actor
     case.delete()
 
 
-# ---------------------------------------------------------------- shared steps
+# ---------------------------------------------------------------- steps shared with batches
 
 
-def _prepare(case: Case, payload: CodedPayload) -> None:
-    """Build, derive and validate; raises ValidationError with every problem."""
-    vocab = current_vocabularies()
+def prepare_case(case: Case, payload: CodedPayload, vocab: VocabularySnapshot | None = None):
+    """Build, derive and validate in memory; raises ValidationError with every problem.
+
+    The unsaved metastases and treatments wait on the case for `store_cases`.
+    """
+    vocab = vocab or current_vocabularies()
     _, metastases, treatments = build_case(payload, case)
     derive_case_values(case, vocab)
     check_case(case, metastases, treatments, vocab)
     case._pending_children = (metastases, treatments)
 
 
-def _children(case: Case) -> tuple[list[Metastasis], list[Treatment]]:
-    return case._pending_children
+def apply_change(prepared: Case, stored: Case, actor: User | None) -> bool:
+    """Move a prepared case's content onto the stored one (children prefetched).
+
+    False, and `stored` untouched, when the content is the same: no write is due.
+    """
+    metastases, treatments = prepared._pending_children
+    if case_payload(prepared, metastases, treatments) == case_payload(stored):
+        return False
+    for name in CASE_FIELDS:
+        attname = Case._meta.get_field(name).attname
+        setattr(stored, attname, getattr(prepared, attname))
+    stored._pending_children = (metastases, treatments)
+    if actor is None or not actor.is_curator:
+        # New content needs a new review, whatever the case's status was.
+        stored.status = ReviewStatus.SUBMITTED
+        stored.rejection_reason = ""
+    stored.version += 1
+    return True
 
 
-def _save(case: Case, payload: CodedPayload, actor: User | None) -> None:
-    metastases, treatments = _children(case)
-    case._history_user = actor
-    case.save()
-    for metastasis in metastases:
-        metastasis.case = case
-    bulk_create_with_history(metastases, Metastasis, default_user=actor)
+def insert_case(case: Case, actor: User | None) -> None:
+    """Store one prepared new case; LocalIdTaken if its key is in use."""
+    try:
+        with transaction.atomic():
+            store_cases(new=[case], changed=[], actor=actor)
+    except IntegrityError as clash:
+        taken = Case.objects.filter(institution_id=case.institution_id, local_id=case.local_id)
+        if taken.exists():
+            case.pk = None  # the insert was rolled back
+            raise LocalIdTaken(case.local_id) from clash
+        raise
+
+
+_UPDATED_FIELDS = [
+    *(Case._meta.get_field(name).attname for name in CASE_FIELDS),
+    "status",
+    "rejection_reason",
+    "version",
+    "updated_at",
+]
+
+
+def store_cases(*, new: list[Case], changed: list[Case], actor: User | None) -> None:
+    """Write prepared cases in bulk, with history rows attributed to `actor`.
+
+    New cases are inserted; changed ones (from `apply_change`, children
+    prefetched) are updated and their metastases and treatments replaced.
+    A fixed number of statements, however many cases.
+    """
+    now = timezone.now()
+    if new:
+        bulk_create_with_history(new, Case, default_user=actor, default_date=now)
+    if changed:
+        for case in changed:
+            case.updated_at = now
+        _update_rows(changed, _UPDATED_FIELDS)
+        Case.history.bulk_history_create(changed, update=True, default_user=actor, default_date=now)
+        _delete_children(changed, actor, now)
+    _insert_children([*new, *changed], actor, now)
+
+
+def _update_rows(cases: list[Case], attnames: list[str]) -> None:
+    """Update many cases in one statement.
+
+    Django's bulk_update builds a CASE WHEN per field and row, which costs seconds of
+    Python for a thousand cases; on PostgreSQL an UPDATE ... FROM (VALUES ...) does not.
+    """
+    if connection.vendor != "postgresql":
+        Case.objects.bulk_update(cases, attnames)
+        return
+    fields = [Case._meta.get_field(attname) for attname in attnames]
+    quote = connection.ops.quote_name
+    table = quote(Case._meta.db_table)
+    columns = [quote(field.column) for field in fields]
+    assignments = ", ".join(
+        f"{column} = v.{column}::{field.db_type(connection)}"
+        for column, field in zip(columns, fields, strict=True)
+    )
+    row = f"({', '.join(['%s'] * (len(fields) + 1))})"
+    params = []
+    for case in cases:
+        params.append(case.pk)
+        params += [
+            field.get_db_prep_save(getattr(case, field.attname), connection) for field in fields
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} "
+            f"FROM (VALUES {', '.join([row] * len(cases))}) AS v(id, {', '.join(columns)}) "
+            f"WHERE {table}.id = v.id",
+            params,
+        )
+
+
+def _insert_children(cases: list[Case], actor: User | None, now) -> None:
+    metastases, treatments = [], []
+    for case in cases:
+        case_metastases, case_treatments = case._pending_children
+        for metastasis in case_metastases:
+            metastasis.case = case
+        for treatment in case_treatments:
+            treatment.case = case
+        metastases += case_metastases
+        treatments += case_treatments
+    if metastases:
+        bulk_create_with_history(metastases, Metastasis, default_user=actor, default_date=now)
     for treatment in treatments:
-        treatment.case = case
         if treatment.metastasis is not None:
             treatment.metastasis_id = treatment.metastasis.pk
-    bulk_create_with_history(treatments, Treatment, default_user=actor)
+    if treatments:
+        bulk_create_with_history(treatments, Treatment, default_user=actor, default_date=now)
+
+
+def _delete_children(cases: list[Case], actor: User | None, now) -> None:
+    """Delete the cases' stored metastases and treatments, writing their '-' history rows."""
+    treatments = [t for case in cases for t in case.treatments.all()]
+    metastases = [m for case in cases for m in case.metastases.all()]
+    for model, rows in ((Treatment, treatments), (Metastasis, metastases)):
+        if not rows:
+            continue
+        history = model.history.model
+        history.objects.bulk_create(
+            [
+                history(
+                    history_date=now,
+                    history_user=actor,
+                    history_type="-",
+                    **{
+                        field.attname: getattr(row, field.attname)
+                        for field in history.tracked_fields
+                    },
+                )
+                for row in rows
+            ]
+        )
+        # One statement, without Django's per-row delete signals: the history is written above.
+        table = connection.ops.quote_name(model._meta.db_table)
+        case_ids = sorted({row.case_id for row in rows})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE case_id IN ({', '.join(['%s'] * len(case_ids))})",
+                case_ids,
+            )
+
+
+def _patched(before: CodedPayload, patch: CodedPayload, vocab: VocabularySnapshot):
+    """The stored case with the patch applied.
+
+    A subtype that was derived from the old receptors is derived again when the
+    patch changes the receptors or the primary without naming a subtype.
+    """
+    merged = {**before, **patch}
+    touches_derivation = any(name in patch for name in (*RECEPTOR_FIELDS, "primary_site"))
+    if "subtype" not in patch and touches_derivation and before["subtype"] is not None:
+        probe = Case()
+        build_case({**before, "subtype": None}, probe)
+        derive_case_values(probe, vocab)
+        if probe.subtype_id == before["subtype"]:
+            merged["subtype"] = None
+    return merged

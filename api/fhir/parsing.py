@@ -1,0 +1,157 @@
+"""Reading a request body as a FHIR R4 Bundle, validated by fhir.resources.
+
+fhir.resources ships R4B models (FHIR 4.3), which read R4 (4.0.1) JSON for every
+resource the exchange uses. Anything that is not JSON, not a Bundle or not valid
+FHIR is refused here (HTTP 400), with one issue per problem.
+"""
+
+import json
+from decimal import Decimal
+
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.resource import Resource
+from pydantic import ValidationError
+
+from api.fhir.outcome import (
+    CODE_INVALID,
+    INVALID,
+    NOT_SUPPORTED,
+    REQUIRED,
+    STRUCTURE,
+    FhirProblem,
+    Issue,
+)
+
+ACCEPTED_TYPES = ("collection", "transaction")
+BUNDLE_TYPES = frozenset(
+    {
+        "document",
+        "message",
+        "transaction",
+        "transaction-response",
+        "batch",
+        "batch-response",
+        "history",
+        "searchset",
+        "collection",
+    }
+)
+MAX_ISSUES = 100  # a body that is wrong everywhere does not need a 10,000-line answer
+
+
+def json_from_bytes(body: bytes):
+    """The JSON document; FhirProblem(400) naming the line and column of a syntax error."""
+    try:
+        # Decimals keep FHIR's exact values (12.5 % stays 12.5, not a float near it).
+        return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_not_json)
+    except UnicodeDecodeError as error:
+        raise FhirProblem(400, [Issue(STRUCTURE, f"The body is not UTF-8: {error}.")]) from error
+    except json.JSONDecodeError as error:
+        message = (
+            f"The body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+        )
+        raise FhirProblem(400, [Issue(STRUCTURE, message)]) from error
+
+
+def _not_json(name: str):
+    # Python's json reads NaN and Infinity; JSON (and so FHIR) has no such numbers.
+    raise FhirProblem(400, [Issue(STRUCTURE, f"The body is not valid JSON: {name} is no number.")])
+
+
+def read_bundle(document) -> Bundle:
+    """A validated Bundle of a type the exchange takes; FhirProblem otherwise."""
+    if not isinstance(document, dict):
+        raise FhirProblem(400, [Issue(INVALID, "The body must be a JSON object: a FHIR Bundle.")])
+    resource_type = document.get("resourceType")
+    if resource_type != "Bundle":
+        got = f"a {resource_type}" if isinstance(resource_type, str) else "no resourceType"
+        raise FhirProblem(400, [Issue(INVALID, f"Expected a FHIR Bundle, got {got}.")])
+    _check_entry_types(document)
+    try:
+        bundle = Bundle.model_validate(document)
+    except ValidationError as invalid:
+        raise FhirProblem(400, _validation_issues(invalid)) from invalid
+    except Exception as broken:
+        # Client input never becomes a 500: fhir.resources raises KeyError and the like
+        # for some shapes it cannot read at all, e.g. a contained resource of unknown type.
+        reason = f"{type(broken).__name__}: {broken}"
+        message = f"Not a FHIR R4 Bundle that fhir.resources can read ({reason})."
+        raise FhirProblem(400, [Issue(INVALID, message)]) from broken
+    _check_bundle_type(bundle.type)
+    return bundle
+
+
+def _check_entry_types(document: dict) -> None:
+    """Every entry's resource names a FHIR resource type (fhir.resources cannot say so itself)."""
+    entries = document.get("entry")
+    if not isinstance(entries, list):
+        return  # the model reports a wrong shape
+    issues = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        path = f"Bundle.entry[{index}].resource.resourceType"
+        name = resource.get("resourceType")
+        if not isinstance(name, str) or not name:
+            issues.append(Issue(REQUIRED, "Every resource names its resourceType.", path))
+        elif not _is_resource_type(name):
+            issues.append(Issue(INVALID, f"'{name}' is not a FHIR R4 resource type.", path))
+    if issues:
+        raise FhirProblem(400, issues[:MAX_ISSUES])
+
+
+def _is_resource_type(name: str) -> bool:
+    try:
+        model = get_fhir_model_class(name)
+    except ValueError:
+        return False
+    return issubclass(model, Resource)
+
+
+def _check_bundle_type(kind: str | None) -> None:
+    if kind in ACCEPTED_TYPES:
+        return
+    path = "Bundle.type"
+    if kind in BUNDLE_TYPES:
+        message = f"A '{kind}' Bundle is not taken; send a collection or transaction Bundle."
+        raise FhirProblem(422, [Issue(NOT_SUPPORTED, message, path)])
+    raise FhirProblem(400, [Issue(CODE_INVALID, f"'{kind}' is not a Bundle type.", path)])
+
+
+# ---------------------------------------------------------------- pydantic errors as FHIRPath
+
+
+def _validation_issues(invalid: ValidationError) -> list[Issue]:
+    issues = []
+    for error in invalid.errors()[:MAX_ISSUES]:
+        path = fhir_path(error["loc"])
+        code = REQUIRED if error["type"].endswith("missing") else INVALID
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "FHIR R4 has no such element."
+        issues.append(Issue(code, message, path))
+    return issues
+
+
+def fhir_path(location: tuple) -> str:
+    """A pydantic error location as FHIRPath: ('entry', 2, 'resource', 'birthDate__ext')."""
+    path = "Bundle"
+    for part in location:
+        if part == "root":
+            continue  # pydantic's name for a wrapped value, no FHIR element
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{element_name(str(part))}"
+    return path
+
+
+def element_name(field: str) -> str:
+    """fhir.resources field names back to FHIR JSON names."""
+    if field == "resource_type":
+        return "resourceType"
+    if field.endswith("__ext"):
+        return "_" + field.removesuffix("__ext")
+    return field.removesuffix("_fhir")  # class_fhir → class: Python keywords

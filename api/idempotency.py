@@ -1,0 +1,111 @@
+"""`Idempotency-Key` on POST: a resent request gets the first response, not a second case.
+
+The same key with the same request (method, path and JSON body) returns the
+stored status and body, marked `Idempotent-Replayed: true`; with a different
+request, 422; while the first is still being processed, 409 with Retry-After.
+A request that fails with an error stores nothing, so the client may fix and
+resend it under the same key. Keys are scoped per token and expire after
+`REGISTRY_IDEMPOTENCY_TTL_HOURS`.
+"""
+
+import functools
+import hashlib
+import json
+import re
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from api.problems import IdempotencyKeyInFlight, IdempotencyKeyReused
+from registry.models import ApiToken
+from registry.services.idempotency import (
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+)
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as a UUID or any client token
+_REPLAYED_HEADERS = ("ETag", "Location")
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    pattern=r"^[\x21-\x7e]{1,255}$",
+    description=(
+        "A unique value per request (a UUID is ideal), 1-255 visible ASCII characters. "
+        "Resending the same request with the same key within the expiry (24 h by default) "
+        "returns the first response (header Idempotent-Replayed: true) and creates nothing; "
+        "the same key with a different body is refused with 422; while the first request "
+        "is still in progress the answer is 409. Keys are scoped to your token."
+    ),
+)
+
+REPLAYED_PARAMETER = OpenApiParameter(
+    REPLAYED_HEADER,
+    location=OpenApiParameter.HEADER,
+    response=[200, 201],
+    required=False,
+    enum=["true"],
+    description="Present when this is the stored response to an earlier request with the key.",
+)
+
+
+def idempotent(view_method):
+    """Wraps a view method (create, batch) to honour the Idempotency-Key header."""
+
+    @functools.wraps(view_method)
+    def wrapper(view, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view_method(view, request, *args, **kwargs)
+        if not _KEY.match(key):
+            raise ValidationError({HEADER: ["Use 1-255 visible ASCII characters, e.g. a UUID."]})
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        claim = idempotency_claim(
+            user=request.user, token=token, key=key, fingerprint=request_fingerprint(request)
+        )
+        if not claim.is_new:
+            return _answer_for_held_key(claim.record, request)
+        try:
+            # The work and the stored response commit together, or neither does.
+            with transaction.atomic():
+                response = view_method(view, request, *args, **kwargs)
+                idempotency_complete(
+                    record=claim.record,
+                    status_code=response.status_code,
+                    body=response.data,
+                    headers={k: response[k] for k in _REPLAYED_HEADERS if response.has_header(k)},
+                )
+        except BaseException:
+            idempotency_release(record=claim.record)
+            raise
+        return response
+
+    return wrapper
+
+
+def request_fingerprint(request) -> str:
+    """SHA-256 of method, path (with query) and the body as canonical JSON."""
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = f"{request.method}\n{request.get_full_path()}\n{body}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _answer_for_held_key(record, request) -> Response:
+    if record.fingerprint != request_fingerprint(request):
+        raise IdempotencyKeyReused()
+    if record.status_code is None:
+        raise _in_flight()
+    headers = {**record.response_headers, REPLAYED_HEADER: "true"}
+    return Response(json.loads(record.response_body), status=record.status_code, headers=headers)
+
+
+def _in_flight() -> IdempotencyKeyInFlight:
+    exc = IdempotencyKeyInFlight()
+    exc.wait = 1  # DRF sends it as Retry-After
+    return exc

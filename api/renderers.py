@@ -1,0 +1,82 @@
+"""CSV for the statistics: `Accept: text/csv` or `?format=csv`.
+
+A one-way table is one line per row, then the total with an empty key. A
+cross-table is long ("tidy"): one line per cell, then the row totals (empty
+column key), the column totals (empty row key) and the grand total (both
+empty), which spreadsheets and data-frame libraries pivot as they like.
+A suppressed number is an empty field, and the line's `suppressed` is `true`.
+Filters and the suppression threshold are in the JSON response only.
+"""
+
+import csv
+import io
+import json
+
+from rest_framework.renderers import BaseRenderer
+
+# Spreadsheets run a field starting with these as a formula; labels never need them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class CSVRenderer(BaseRenderer):
+    """Statistics tables as text/csv; error documents stay JSON."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if (response is not None and response.status_code >= 400) or not _is_table(data):
+            return json.dumps(data).encode()
+        lines = crosstab_lines(data) if "columns" in data else table_lines(data)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerows([_safe(value) for value in line] for line in lines)
+        return out.getvalue().encode()
+
+
+def _is_table(data) -> bool:
+    return isinstance(data, dict) and "rows" in data and "total" in data
+
+
+def table_lines(data: dict) -> list[list]:
+    """Header, one line per row, then the total (key left empty)."""
+    numbers = [name for name in data["total"] if name not in ("label", "suppressed")]
+    header = ["key", "label", *numbers, "suppressed"]
+    lines = [header]
+    for row in data["rows"]:
+        lines.append([row["key"], row["label"], *(row[n] for n in numbers), row["suppressed"]])
+    total = data["total"]
+    lines.append(["", total["label"], *(total[n] for n in numbers), total["suppressed"]])
+    return lines
+
+
+def crosstab_lines(data: dict) -> list[list]:
+    """Header, one line per cell, then row totals, column totals and the grand total."""
+    labels = {column["key"]: column["label"] for column in data["columns"]}
+    lines = [["row_key", "row_label", "col_key", "col_label", "cases", "suppressed"]]
+    for row in data["rows"]:
+        for cell in row["cells"]:
+            lines.append(_cell_line(row["key"], row["label"], cell["key"], labels, cell))
+    for row in data["rows"]:
+        lines.append(_cell_line(row["key"], row["label"], "", labels, row["total"]))
+    for column in data["column_totals"]:
+        lines.append(_cell_line("", "Total", column["key"], labels, column))
+    lines.append(_cell_line("", "Total", "", labels, data["total"]))
+    return lines
+
+
+def _cell_line(row_key, row_label, col_key, labels, cell) -> list:
+    col_label = labels[col_key] if col_key else "Total"
+    return [row_key, row_label, col_key, col_label, cell["cases"], cell["suppressed"]]
+
+
+def _safe(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

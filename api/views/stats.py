@@ -1,0 +1,202 @@
+"""`/api/v1/stats/`: counts for analysts and curators, small cells suppressed.
+
+Each endpoint takes the filters of the case list, counts through
+`registry.stats`, hides small cells for everyone but curators and answers JSON,
+or CSV for `Accept: text/csv` or `?format=csv`.
+"""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.filters import CaseFilterParams, case_filters_from
+from api.permissions import CanReadStatistics
+from api.renderers import CSVRenderer
+from api.serializers import stats as shapes
+from api.stats_examples import (
+    CROSSTAB_CSV_EXAMPLE,
+    CROSSTAB_EXAMPLES,
+    DIMENSION_COUNTS_CSV_EXAMPLE,
+    DIMENSION_COUNTS_EXAMPLES,
+    INTERVALS_CSV_EXAMPLE,
+    INTERVALS_EXAMPLES,
+    SITE_COUNTS_CSV_EXAMPLE,
+    SITE_COUNTS_EXAMPLES,
+)
+from registry import stats
+from registry.models import ReviewStatus
+from registry.selectors import CaseFilters, counted_cases, filter_cases
+
+FORMAT = OpenApiParameter(
+    "format",
+    str,
+    enum=["json", "csv"],
+    description="csv answers text/csv, like `Accept: text/csv`; suppressed numbers are empty",
+)
+
+
+def _responses(serializer, examples, csv_example) -> dict:
+    return {
+        (200, "application/json"): OpenApiResponse(
+            serializer, description="The table; a suppressed number is null", examples=examples
+        ),
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.STR,
+            description="The same table as CSV; a suppressed number is empty",
+            examples=[csv_example],
+        ),
+    }
+
+
+class StatisticsView(APIView):
+    """Shared steps: parse filters and options, select the cases, count, suppress, render."""
+
+    permission_classes = [CanReadStatistics]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    options_class = shapes.SiteOptions
+    document_class = shapes.SiteCountsSerializer
+    csv_name = "statistics"
+
+    def get(self, request):
+        extra = frozenset({*self.options_class().fields, "format"})
+        filters = case_filters_from(request, extra_params=extra)
+        options = self.options_class(data=request.query_params)
+        options.is_valid(raise_exception=True)
+        threshold = stats.min_cell_count_for(request.user)
+        if threshold is not None:
+            _refuse_unverified(filters)
+        cases = filter_cases(counted_cases(request.user), filters)
+        body = self.count(cases, filters=filters, threshold=threshold, **options.validated_data)
+        return Response(self.document_class(body).data)
+
+    def count(self, cases, *, filters: CaseFilters, threshold: int | None, **options) -> dict:
+        raise NotImplementedError
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            # DRF answers an unknown ?format= with 404; it is a bad parameter.
+            raise ValidationError({"format": ["Use json or csv."]}) from None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        renderer = getattr(request, "accepted_renderer", None)
+        if response.status_code == 200 and isinstance(renderer, CSVRenderer):
+            response["Content-Disposition"] = f'attachment; filename="{self.csv_name}.csv"'
+        return response
+
+
+def _refuse_unverified(filters: CaseFilters) -> None:
+    """Analysts count verified cases only; asking for others is an error, not an empty table."""
+    if filters.status and set(filters.status) != {ReviewStatus.VERIFIED}:
+        raise ValidationError(
+            {"status": ["Only curators count cases that are not verified; leave status out."]}
+        )
+
+
+@extend_schema(
+    summary="Cases and metastases per metastatic site",
+    description=(
+        "Counts per ICD-O-3 site code, category or site group of the metastases of the cases "
+        "selected by the filters. A case with two lesions at one site is one case and two "
+        "metastases there. For everyone but curators, counts below REGISTRY_MIN_CELL_COUNT "
+        "are null with `suppressed: true`, and enough other rows with them that none can be "
+        "recovered. CSV: key,label,cases,metastases,suppressed; the last line is the total."
+    ),
+    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
+    responses=_responses(
+        shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES, SITE_COUNTS_CSV_EXAMPLE
+    ),
+)
+class SiteCountsView(StatisticsView):
+    """Cases and metastases per metastatic site."""
+
+    options_class = shapes.SiteOptions
+    document_class = shapes.SiteCountsSerializer
+    csv_name = "site-counts"
+
+    def count(self, cases, *, group_by: str, **context) -> dict:
+        table = stats.site_counts(cases=cases, group_by=group_by)
+        return shapes.site_counts_document(
+            table.suppressed(context["threshold"]), group_by=group_by, **context
+        )
+
+
+@extend_schema(
+    summary="Cases per primary site, morphology, subtype, sex, age band or year",
+    description=(
+        "Cases per value of one dimension (`by`); `bands` sets the age bands. Values not "
+        "recorded are counted as `unknown`. Suppression as for site counts. "
+        "CSV: key,label,cases,suppressed; the last line is the total."
+    ),
+    parameters=[CaseFilterParams, shapes.CountOptions, FORMAT],
+    responses=_responses(
+        shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES, DIMENSION_COUNTS_CSV_EXAMPLE
+    ),
+)
+class DimensionCountsView(StatisticsView):
+    """Cases per value of one dimension."""
+
+    options_class = shapes.CountOptions
+    document_class = shapes.DimensionCountsSerializer
+    csv_name = "counts"
+
+    def count(self, cases, *, by: str, bands=stats.DEFAULT_AGE_BANDS, **context) -> dict:
+        table = stats.dimension_counts(cases=cases, dimension=stats.Dimension(by), bands=bands)
+        return shapes.dimension_counts_document(table.suppressed(context["threshold"]), **context)
+
+
+@extend_schema(
+    summary="Cross-table of cases by two dimensions, with row and column totals",
+    description=(
+        "Cases per pair of values of `rows` and `cols` (e.g. rows=site_group&cols=subtype). "
+        "Row and column totals equal the one-way counts of the same filters and are "
+        "suppressed exactly as those are. CSV (long form): "
+        "row_key,row_label,col_key,col_label,cases,suppressed; row totals have an empty "
+        "col_key, column totals an empty row_key, the grand total both."
+    ),
+    parameters=[CaseFilterParams, shapes.CrosstabOptions, FORMAT],
+    responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES, CROSSTAB_CSV_EXAMPLE),
+)
+class CrosstabView(StatisticsView):
+    """Cases by two dimensions."""
+
+    options_class = shapes.CrosstabOptions
+    document_class = shapes.CrosstabSerializer
+    csv_name = "crosstab"
+
+    def count(self, cases, *, rows: str, cols: str, bands=stats.DEFAULT_AGE_BANDS, **context):
+        table = stats.crosstab(
+            cases=cases, rows=stats.Dimension(rows), cols=stats.Dimension(cols), bands=bands
+        )
+        return shapes.crosstab_document(table.suppressed(context["threshold"]), **context)
+
+
+@extend_schema(
+    summary="Months from primary diagnosis to metastasis, per metastatic site",
+    description=(
+        "Over metastases with a known interval: n, median, quartiles, min, max and the share "
+        "synchronous (month 0). A row with fewer contributing cases than "
+        "REGISTRY_MIN_CELL_COUNT is suppressed whole for everyone but curators. "
+        "CSV: key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
+    ),
+    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
+    responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES, INTERVALS_CSV_EXAMPLE),
+)
+class IntervalsView(StatisticsView):
+    """Time to metastasis per site."""
+
+    options_class = shapes.SiteOptions
+    document_class = shapes.IntervalsSerializer
+    csv_name = "intervals"
+
+    def count(self, cases, *, group_by: str, **context) -> dict:
+        table = stats.intervals(cases=cases, group_by=group_by)
+        return shapes.intervals_document(
+            table.suppressed(context["threshold"]), group_by=group_by, **context
+        )

@@ -1,0 +1,198 @@
+"""Batch submission: up to a thousand cases keyed by local_id, each stored or refused alone.
+
+Hospital systems sync from their records in bulk, so the batch is built for
+bulk writes: every item is derived and validated in memory against the
+vocabulary snapshot, the institution's stored cases for all the keys are read
+(and locked) in one query, and then new cases, changed cases and their children
+go to the database in a fixed number of statements (`store_cases`), with the
+same history rows as single writes. Unchanged cases are not written at all.
+
+An invalid item is reported and skipped; it never stops the valid ones. If the
+bulk write meets a conflict anyway (a parallel request inserted one of the keys
+after the read), it is rolled back to its savepoint and the items are written
+one by one as upserts, each in its own savepoint, so no item is half-written.
+
+A local_id may appear once per batch: a later repeat is an error item
+("repeated in this batch") and the first occurrence is processed as usual.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from registry.models import Case, Institution, User
+from registry.services.case_payload import CodedPayload
+from registry.services.cases import (
+    Outcome,
+    apply_change,
+    case_upsert,
+    prepare_case,
+    store_cases,
+)
+from registry.vocabularies import current_vocabularies
+
+MAX_BATCH_SIZE = 1000
+
+
+class BatchTooLarge(Exception):
+    """More items than one batch may hold (HTTP 413)."""
+
+    def __init__(self, size: int):
+        super().__init__(
+            f"A batch holds at most {MAX_BATCH_SIZE} cases; this one has {size}. "
+            "Split it into smaller batches."
+        )
+        self.size = size
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem of an item, by field path such as `metastases[0].site`."""
+
+    field: str | None
+    message: str
+    code: str = "invalid"
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One case of a batch; `errors` holds problems found before the registry saw it."""
+
+    local_id: str | None
+    payload: CodedPayload
+    errors: tuple[FieldError, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What became of one item: an Outcome and the case, or the errors."""
+
+    index: int
+    local_id: str | None
+    outcome: Outcome | None
+    case: Case | None = None
+    errors: tuple[FieldError, ...] = field(default=())
+
+    @property
+    def result(self) -> str:
+        return self.outcome.value if self.outcome else "error"
+
+
+def check_batch_size(size: int) -> None:
+    if size > MAX_BATCH_SIZE:
+        raise BatchTooLarge(size)
+
+
+def case_batch_submit(
+    *, institution: Institution, items: Sequence[BatchItem], actor: User | None
+) -> list[ItemResult]:
+    """Create, replace or leave alone each item's case; one result per item, in order."""
+    check_batch_size(len(items))
+    results: list[ItemResult | None] = [None] * len(items)
+    prepared = _validate(institution, items, results)
+    if prepared:
+        with transaction.atomic():
+            _write(institution, items, prepared, actor, results)
+    return results
+
+
+# ---------------------------------------------------------------- validation, in memory
+
+
+def _validate(institution, items, results) -> dict[int, Case]:
+    """Prepared cases by item index; the others get their error result."""
+    vocab = current_vocabularies()
+    first_seen: dict[str, int] = {}
+    prepared = {}
+    for index, item in enumerate(items):
+        if item.local_id is not None:
+            if item.local_id in first_seen:
+                repeat = FieldError(
+                    "local_id",
+                    f"'{item.local_id}' is repeated in this batch (first at item "
+                    f"{first_seen[item.local_id]}); send each case once.",
+                    "repeated_in_batch",
+                )
+                results[index] = _error(index, item, [repeat])
+                continue
+            first_seen[item.local_id] = index
+        if item.errors:
+            results[index] = _error(index, item, item.errors)
+            continue
+        case = Case(institution=institution, local_id=item.local_id)
+        try:
+            prepare_case(case, item.payload, vocab)
+        except ValidationError as invalid:
+            results[index] = _error(index, item, _field_errors(invalid))
+            continue
+        prepared[index] = case
+    return prepared
+
+
+def _field_errors(invalid: ValidationError) -> list[FieldError]:
+    if not hasattr(invalid, "error_dict"):
+        return [FieldError(None, message) for message in invalid.messages]
+    return [
+        FieldError(path, message)
+        for path, messages in invalid.message_dict.items()
+        for message in messages
+    ]
+
+
+def _error(index: int, item: BatchItem, errors) -> ItemResult:
+    return ItemResult(index, item.local_id, None, errors=tuple(errors))
+
+
+# ---------------------------------------------------------------- writing, in bulk
+
+
+def _write(institution, items, prepared: dict[int, Case], actor, results) -> None:
+    stored = {
+        case.local_id: case
+        for case in Case.objects.select_for_update()
+        .filter(institution=institution, local_id__in=[c.local_id for c in prepared.values()])
+        .order_by("pk")  # parallel batches lock shared cases in one order: no deadlock
+        .prefetch_related("metastases", "treatments")
+    }
+    new, changed = [], []
+    for index, case in prepared.items():
+        current = stored.get(case.local_id)
+        if current is None:
+            new.append((index, case))
+        elif apply_change(case, current, actor):
+            changed.append((index, current))
+        else:
+            results[index] = ItemResult(index, case.local_id, Outcome.UNCHANGED, current)
+    if not (new or changed):
+        return
+    new.sort(key=lambda pair: pair[1].local_id)  # the same insert order as a parallel batch
+    try:
+        with transaction.atomic():
+            store_cases(
+                new=[case for _, case in new], changed=[case for _, case in changed], actor=actor
+            )
+    except IntegrityError:
+        for index, _ in [*new, *changed]:
+            results[index] = _write_one(institution, index, items[index], actor)
+        return
+    for outcome, written in ((Outcome.CREATED, new), (Outcome.UPDATED, changed)):
+        for index, case in written:
+            results[index] = ItemResult(index, case.local_id, outcome, case)
+
+
+def _write_one(institution, index: int, item: BatchItem, actor) -> ItemResult:
+    """The fallback: one item as an upsert in its own savepoint."""
+    try:
+        with transaction.atomic():
+            write = case_upsert(
+                institution=institution, local_id=item.local_id, payload=item.payload, actor=actor
+            )
+    except ValidationError as invalid:
+        return _error(index, item, _field_errors(invalid))
+    except IntegrityError as broken:
+        rule = getattr(getattr(broken.__cause__, "diag", None), "constraint_name", None)
+        message = "The case breaks a rule of the database" + (f" ({rule})." if rule else ".")
+        return _error(index, item, [FieldError(None, message, "conflict")])
+    return ItemResult(index, item.local_id, write.outcome, write.case)

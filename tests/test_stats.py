@@ -1,0 +1,729 @@
+"""Statistics: the counts equal a plain Python recount, and small counts stay hidden.
+
+Cases are created through the services, as hospitals create them. Property tests
+draw random case sets and compare every endpoint (curators: exact counts) with a
+recount in Python; the privacy tests read the tables as an analyst and try to
+recover a hidden count by subtraction and by linear algebra across tables.
+"""
+
+import contextlib
+import csv
+import io
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.wsgi import application
+from registry import stats
+from registry.models import Case, Metastasis, ReviewStatus, Topography
+from registry.services.cases import case_create, case_review
+from registry.services.tokens import token_issue
+from registry.stats import DEFAULT_AGE_BANDS, AgeBands, Dimension
+from registry.suppression import is_primary
+from tests.api_helpers import client_for
+from tests.factories import InstitutionFactory, founding_payload
+from tests.test_suppression import determined_by_elimination, recovered_by_subtraction
+
+STATS = "/api/v1/stats/"
+ENDPOINTS = ["", "counts/?by=subtype", "crosstab/?rows=site_group&cols=sex", "intervals/"]
+# Sites across groups: two of skin, two of bone, lung, liver, brain, orbit.
+SITES = ["C44.4", "C44.3", "C41.2", "C40.0", "C34.1", "C22.0", "C71.9", "C69.6"]
+BREAST_SUBTYPES = [
+    "luminal_a_like",
+    "luminal_b_like_her2_negative",
+    "luminal_b_like_her2_positive",
+    "her2_enriched",
+    "triple_negative",
+]
+SITE_LEVELS = {"code": Dimension.SITE, "category": "site_category", "site_group": "site_group"}
+
+PROPERTY_SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+# ---------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A case as the tests think of it: its metastases (site, months) and attributes."""
+
+    metastases: tuple[tuple[str, int | None], ...] = (("C44.4", None),)
+    subtype: str | None = None
+    sex: str = "female"
+    age: int | None = 56
+    year: int | None = 2019
+    status: str = ReviewStatus.VERIFIED
+    institution: str = "hosp-a"
+
+
+def create_cases(specs: list[Spec]) -> None:
+    institutions = {
+        code: InstitutionFactory(code=code, name=f"Hospital {code}")
+        for code in {spec.institution for spec in specs}
+    }
+    template = founding_payload()["metastases"][0]
+    for number, spec in enumerate(specs):
+        payload = founding_payload(
+            sex=spec.sex,
+            menopausal_status="unknown",
+            age_at_diagnosis=spec.age,
+            year_of_diagnosis=spec.year,
+            subtype=spec.subtype,
+            metastases=[
+                {**template, "site": site, "months_from_primary": months}
+                for site, months in spec.metastases
+            ],
+        )
+        case = case_create(
+            institution=institutions[spec.institution],
+            local_id=f"stats-{number}",
+            payload=payload,
+            actor=None,
+        )
+        if spec.status != ReviewStatus.SUBMITTED:
+            reason = "Not a metastasis on review" if spec.status == ReviewStatus.REJECTED else ""
+            case_review(case=case, status=spec.status, reason=reason, actor=None)
+
+
+@contextlib.contextmanager
+def rolled_back():
+    """One hypothesis example's cases, gone afterwards."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+# ---------------------------------------------------------------- the recount
+
+
+class Recount:
+    """The statistics computed in plain Python from the specs."""
+
+    def __init__(self, specs: list[Spec], bands: AgeBands = DEFAULT_AGE_BANDS):
+        self.specs = specs
+        self.bands = bands
+        self.topography = {row.code: row for row in Topography.objects.all()}
+
+    def site_key(self, site: str, level: str) -> str:
+        row = self.topography[site]
+        return {"code": site, "category": row.category, "site_group": row.site_group}[level]
+
+    def values(self, spec: Spec, dimension: str) -> set[str]:
+        """Each case has a set of values per dimension: one per metastasis for sites."""
+        levels = {"site": "code", "site_category": "category", "site_group": "site_group"}
+        if dimension in levels:
+            return {self.site_key(site, levels[dimension]) for site, _ in spec.metastases}
+        primary = self.topography["C50.9"]
+        return {
+            "primary": {"C50.9"},
+            "primary_category": {primary.category},
+            "primary_group": {primary.site_group},
+            "morphology": {"8500/3"},
+            "subtype": {spec.subtype or "unknown"},
+            "sex": {spec.sex},
+            "age_band": {self.bands.key_for(spec.age)},
+            "year": {str(spec.year) if spec.year is not None else "unknown"},
+        }[dimension]
+
+    def counts(self, dimension: str) -> dict[str, int]:
+        return dict(Counter(v for spec in self.specs for v in self.values(spec, dimension)))
+
+    def site_counts(self, level: str) -> dict[str, tuple[int, int]]:
+        cases = Counter(
+            key
+            for spec in self.specs
+            for key in {self.site_key(site, level) for site, _ in spec.metastases}
+        )
+        lesions = Counter(
+            self.site_key(site, level) for spec in self.specs for site, _ in spec.metastases
+        )
+        return {key: (cases[key], lesions[key]) for key in cases}
+
+    def crosstab(self, rows: str, cols: str) -> dict[tuple[str, str], int]:
+        cells = Counter()
+        for spec in self.specs:
+            for a in self.values(spec, rows):
+                for b in self.values(spec, cols):
+                    cells[a, b] += 1
+        return dict(cells)
+
+    def intervals(self, level: str) -> dict[str, dict]:
+        months, cases = defaultdict(list), defaultdict(set)
+        for number, spec in enumerate(self.specs):
+            for site, month in spec.metastases:
+                if month is not None:
+                    months[self.site_key(site, level)].append(month)
+                    cases[self.site_key(site, level)].add(number)
+        return {key: interval_statistics(values, len(cases[key])) for key, values in months.items()}
+
+
+def interval_statistics(months: list[int], n_cases: int) -> dict:
+    return {
+        "cases": n_cases,
+        "metastases": len(months),
+        "median": percentile_cont(months, 0.5),
+        "q1": percentile_cont(months, 0.25),
+        "q3": percentile_cont(months, 0.75),
+        "min": min(months),
+        "max": max(months),
+        "share_synchronous": round(sum(m == 0 for m in months) / len(months), 4),
+    }
+
+
+def percentile_cont(values: list[int], fraction: float) -> float:
+    """PostgreSQL's percentile_cont: linear interpolation between the nearest ranks."""
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+FILTERS = [
+    ({}, lambda s: True),
+    ({"site_group": "Skin"}, lambda s: any(site.startswith("C44") for site, _ in s.metastases)),
+    (
+        {"site": "C34.1,C22.0"},
+        lambda s: any(site in ("C34.1", "C22.0") for site, _ in s.metastases),
+    ),
+    ({"sex": "female"}, lambda s: s.sex == "female"),
+    ({"age_min": 40, "age_max": 69}, lambda s: s.age is not None and 40 <= s.age <= 69),
+    ({"year_min": 2015}, lambda s: s.year is not None and s.year >= 2015),
+    ({"subtype": "triple_negative"}, lambda s: s.subtype == "triple_negative"),
+    ({"status": "verified,submitted"}, lambda s: s.status in ("verified", "submitted")),
+    ({"institution": "hosp-b"}, lambda s: s.institution == "hosp-b"),
+]
+
+metastases = st.lists(
+    st.tuples(st.sampled_from(SITES), st.sampled_from([None, 0, 0, 3, 12, 30, 60, 121])),
+    min_size=1,
+    max_size=3,
+).map(tuple)
+specs = st.builds(
+    Spec,
+    metastases=metastases,
+    subtype=st.sampled_from([None, *BREAST_SUBTYPES]),
+    sex=st.sampled_from(["female", "female", "male", "unknown"]),
+    age=st.one_of(st.none(), st.integers(20, 90)),
+    year=st.one_of(st.none(), st.integers(2005, 2024)),
+    status=st.sampled_from(ReviewStatus.values),
+    institution=st.sampled_from(["hosp-a", "hosp-b"]),
+)
+band_choices = st.sampled_from([DEFAULT_AGE_BANDS, AgeBands((0, 50, 65)), AgeBands((0,))])
+dimension_pairs = st.tuples(st.sampled_from(list(Dimension)), st.sampled_from(list(Dimension)))
+
+
+# ---------------------------------------------------------------- calling the API
+
+
+def get(client, path: str, **params):
+    response = client.get(STATS + path, params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def rows_of(body: dict) -> dict[str, int]:
+    return {row["key"]: row["cases"] for row in body["rows"]}
+
+
+def cells_of(body: dict) -> dict[tuple[str, str], int]:
+    return {
+        (row["key"], cell["key"]): cell["cases"]
+        for row in body["rows"]
+        for cell in row["cells"]
+        if cell["cases"] != 0
+    }
+
+
+@pytest.fixture
+def curator_client(curator):
+    return client_for(curator)
+
+
+@pytest.fixture
+def analyst_client(analyst):
+    return client_for(analyst)
+
+
+# ---------------------------------------------------------------- counts equal the recount
+
+
+@pytest.mark.postgres
+@given(
+    cases=st.lists(specs, max_size=10),
+    chosen=st.sampled_from(FILTERS),
+    bands=band_choices,
+    pair=dimension_pairs,
+)
+@PROPERTY_SETTINGS
+def test_every_endpoint_counts_what_a_python_recount_counts(
+    curator_client, cases, chosen, bands, pair
+):
+    query, keep = chosen
+    with rolled_back():
+        create_cases(cases)
+        recount = Recount([spec for spec in cases if keep(spec)], bands)
+        selected = len(recount.specs)
+        banding = {"bands": ",".join(map(str, bands.lower_bounds))}
+
+        for level in SITE_LEVELS:
+            body = get(curator_client, "", group_by=level, **query)
+            found = {row["key"]: (row["cases"], row["metastases"]) for row in body["rows"]}
+            assert found == recount.site_counts(level)
+            lesions = sum(len(spec.metastases) for spec in recount.specs)
+            assert (body["total"]["cases"], body["total"]["metastases"]) == (selected, lesions)
+            assert body["suppression"]["applied"] is False
+
+        for dimension in Dimension:
+            body = get(curator_client, "counts/", by=dimension.value, **banding, **query)
+            assert rows_of(body) == recount.counts(dimension.value), dimension
+            assert body["total"]["cases"] == selected
+
+        rows, cols = pair
+        body = get(
+            curator_client, "crosstab/", rows=rows.value, cols=cols.value, **banding, **query
+        )
+        assert cells_of(body) == recount.crosstab(rows.value, cols.value)
+        row_totals = {row["key"]: row["total"]["cases"] for row in body["rows"]}
+        assert row_totals == recount.counts(rows.value)
+        column_totals = {cell["key"]: cell["cases"] for cell in body["column_totals"]}
+        assert column_totals == recount.counts(cols.value)
+        assert body["total"]["cases"] == selected
+
+        for level in SITE_LEVELS:
+            body = get(curator_client, "intervals/", group_by=level, **query)
+            found = {
+                row["key"]: {
+                    k: v for k, v in row.items() if k not in ("key", "label", "suppressed")
+                }
+                for row in body["rows"]
+            }
+            expected = recount.intervals(level)
+            assert found.keys() == expected.keys()
+            for key, statistics in expected.items():
+                assert found[key] == pytest.approx(statistics), key
+
+
+@given(cases=st.lists(specs, max_size=10), pair=dimension_pairs)
+@PROPERTY_SETTINGS
+def test_analysts_count_verified_cases_only(analyst_client, settings, cases, pair):
+    settings.REGISTRY_MIN_CELL_COUNT = 1  # nothing is small enough to hide: compare exactly
+    with rolled_back():
+        create_cases(cases)
+        recount = Recount([spec for spec in cases if spec.status == ReviewStatus.VERIFIED])
+        body = get(analyst_client, "", group_by="site_group")
+        found = {row["key"]: (row["cases"], row["metastases"]) for row in body["rows"]}
+        assert found == recount.site_counts("site_group")
+        assert body["counted_statuses"] == ["verified"]
+        body = get(analyst_client, "crosstab/", rows=pair[0].value, cols=pair[1].value)
+        assert cells_of(body) == recount.crosstab(pair[0].value, pair[1].value)
+
+
+# ---------------------------------------------------------------- suppression through the API
+
+
+def published_counts(body: dict) -> list[int]:
+    """Every number of cases or metastases a response shows."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("cases", "metastases") and item is not None:
+                    found.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk({key: body[key] for key in ("rows", "total", "column_totals") if key in body})
+    return found
+
+
+@given(cases=st.lists(specs, max_size=14), pair=dimension_pairs)
+@PROPERTY_SETTINGS
+def test_analysts_never_see_a_small_count(analyst_client, settings, cases, pair):
+    settings.REGISTRY_MIN_CELL_COUNT = 3
+    with rolled_back():
+        create_cases(cases)
+        bodies = [
+            get(analyst_client, "", group_by="code"),
+            get(analyst_client, "counts/", by=pair[0].value),
+            get(analyst_client, "crosstab/", rows=pair[0].value, cols=pair[1].value),
+        ]
+        for body in bodies:
+            assert not any(is_primary(count, 3) for count in published_counts(body))
+            assert body["suppression"]["applied"] is True
+
+
+def crosstab_equations(body: dict, *, rows_partition: bool, cols_partition: bool):
+    """The linear equations an attacker knows hold in a cross-table and its totals.
+
+    A row adds up to its total when the column dimension partitions the cases (a
+    case attribute), and likewise for columns; the totals of a case attribute add
+    up to the number of cases selected.
+    """
+    values = {}
+    hidden = set()
+
+    def entry(name, cell):
+        values[name] = cell["cases"]
+        if cell["suppressed"]:
+            hidden.add(name)
+        return name
+
+    lines = []
+    col_keys = [column["key"] for column in body["columns"]]
+    for row in body["rows"]:
+        names = [entry(("cell", row["key"], c["key"]), c) for c in row["cells"]]
+        total = entry(("row", row["key"]), row["total"])
+        if cols_partition:
+            lines.append([*names, total])
+    col_names = [entry(("col", c["key"]), c) for c in body["column_totals"]]
+    grand = entry(("total",), body["total"])
+    if rows_partition:
+        for key in col_keys:
+            lines.append([*(("cell", row["key"], key) for row in body["rows"]), ("col", key)])
+        lines.append([*(("row", row["key"]) for row in body["rows"]), grand])
+    if cols_partition:
+        lines.append([*col_names, grand])
+    return lines, hidden, values
+
+
+ATTACK_CASES = (
+    # Bone and lung are common, skin and orbit rare: small cells in every direction.
+    [Spec((("C41.2", 12),), subtype="luminal_a_like", age=61, sex="female")] * 14
+    + [Spec((("C41.2", 24), ("C34.1", 30)), subtype="luminal_b_like_her2_negative", age=47)] * 12
+    + [Spec((("C34.1", 0),), subtype="triple_negative", age=52)] * 11
+    + [Spec((("C22.0", 40),), subtype="her2_enriched", age=66)] * 9
+    + [Spec((("C44.4", 60), ("C44.4", 60)), subtype="triple_negative", age=56)] * 3
+    + [Spec((("C69.6", 90),), subtype="luminal_a_like", age=71, sex="male")] * 2
+    + [Spec((("C71.9", 18),), subtype=None, age=None)] * 4
+    + [Spec((("C44.3", 0),), subtype="luminal_a_like", status=ReviewStatus.SUBMITTED)] * 5
+)
+
+
+@pytest.fixture
+def attack_cases(db):
+    create_cases(ATTACK_CASES)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols"),
+    [("subtype", "age_band"), ("site_group", "subtype"), ("sex", "site_group"), ("site", "site")],
+)
+def test_no_hidden_count_is_recovered_by_subtraction_or_algebra(
+    attack_cases, analyst_client, rows, cols
+):
+    body = get(analyst_client, "crosstab/", rows=rows, cols=cols)
+    assert body["suppression"]["suppressed"] > 0
+    rows_partition = not Dimension(rows).per_metastasis
+    cols_partition = not Dimension(cols).per_metastasis
+    lines, hidden, values = crosstab_equations(
+        body, rows_partition=rows_partition, cols_partition=cols_partition
+    )
+    # The one-way tables publish the same margins: they must hide exactly the same ones.
+    for dimension, margin in ((rows, "row"), (cols, "col")):
+        one_way = get(analyst_client, "counts/", by=dimension)
+        assert rows_of(one_way) == {name[1]: values[name] for name in values if name[0] == margin}
+    assert all(values[name] is None for name in hidden)
+    assert recovered_by_subtraction(lines, hidden, values.__getitem__) == {}
+    assert determined_by_elimination(lines, hidden) == set()
+
+
+def test_small_sites_are_hidden_together_and_not_given_back_by_the_total(
+    attack_cases, analyst_client
+):
+    body = get(analyst_client, "", group_by="site_group")
+    rows = {row["key"]: row for row in body["rows"]}
+    hidden = {key for key, row in rows.items() if row["suppressed"]}
+    # Liver 9, Brain and CNS 4, Skin 3, Eye and orbit 2: small, and 18 >= 11 together.
+    assert hidden == {"Liver", "Brain and CNS", "Skin", "Eye and orbit"}
+    assert all(rows[key]["cases"] is None and rows[key]["metastases"] is None for key in hidden)
+    shown = sum(row["metastases"] for row in rows.values() if not row["suppressed"])
+    assert body["total"]["metastases"] - shown == 9 + 4 + 6 + 2  # a sum, never one of them
+    assert body["total"]["cases"] == 55
+
+
+def test_a_lone_small_site_is_hidden_with_the_next_smallest(attack_cases, analyst_client):
+    chosen = "luminal_b_like_her2_negative,triple_negative"
+    body = get(analyst_client, "", group_by="site_group", subtype=chosen)
+    rows = {row["key"]: row for row in body["rows"]}
+    assert rows["Lung"]["cases"] == 23
+    assert rows["Skin"]["suppressed"] and rows["Bone"]["suppressed"]  # 3, and 12 to hide it
+    shown = sum(row["metastases"] for row in rows.values() if not row["suppressed"])
+    assert body["total"]["metastases"] - shown == 6 + 12
+    assert body["suppression"]["suppressed"] == 2
+
+
+def test_curators_see_exact_small_counts(attack_cases, curator_client):
+    body = get(curator_client, "", group_by="site_group")
+    rows = rows_of(body)
+    assert rows["Eye and orbit"] == 2 and rows["Skin"] == 8
+    assert body["suppression"] == {
+        "threshold": 11,
+        "applied": False,
+        "suppressed": 0,
+        "rule": body["suppression"]["rule"],
+    }
+
+
+def test_a_case_with_two_lesions_at_one_site_is_one_case(attack_cases, curator_client):
+    body = get(curator_client, "", group_by="code", status="verified")
+    scalp = next(row for row in body["rows"] if row["key"] == "C44.4")
+    assert (scalp["cases"], scalp["metastases"]) == (3, 6)
+    assert scalp["label"] == "Skin of scalp and neck"
+    assert body["counting"] == "cases_and_metastases"
+
+
+def test_filters_are_echoed(analyst_client, db):
+    body = get(analyst_client, "", site_group="Skin,Bone", age_min=40, group_by="code")
+    assert body["filters"] == {"site_group": ["Skin", "Bone"], "age_min": 40}
+    assert body["group_by"] == "code"
+
+
+def test_unknown_values_are_counted_as_unknown(attack_cases, curator_client):
+    body = get(curator_client, "counts/", by="subtype")
+    unknown = next(row for row in body["rows"] if row["key"] == "unknown")
+    assert (unknown["cases"], unknown["label"]) == (4, "Unknown")
+    assert body["rows"][-1]["key"] == "unknown"
+
+
+def test_age_bands_are_configurable(attack_cases, curator_client):
+    body = get(curator_client, "counts/", by="age_band", bands="0,50,65")
+    assert [row["key"] for row in body["rows"]] == ["0-49", "50-64", "65+", "unknown"]
+    assert [row["label"] for row in body["rows"]][:3] == [
+        "0 to 49 years",
+        "50 to 64 years",
+        "65 years or over",
+    ]
+    assert body["bands"] == [0, 50, 65]
+    assert rows_of(body) == {"0-49": 12, "50-64": 14 + 11 + 3 + 5, "65+": 11, "unknown": 4}
+
+
+# ---------------------------------------------------------------- intervals
+
+
+@pytest.mark.postgres
+def test_intervals_per_site_hide_small_rows_whole(attack_cases, analyst_client, curator_client):
+    exact = {row["key"]: row for row in get(curator_client, "intervals/")["rows"]}
+    assert exact["Bone"]["cases"] == 26 and exact["Bone"]["median"] == 12.0
+    assert exact["Lung"]["share_synchronous"] == pytest.approx(11 / 23, abs=1e-4)
+    seen = {row["key"]: row for row in get(analyst_client, "intervals/")["rows"]}
+    assert seen["Eye and orbit"]["suppressed"]
+    assert {k for k, v in seen["Eye and orbit"].items() if v is not None} == {
+        "key",
+        "label",
+        "suppressed",
+    }
+    assert seen["Bone"] == exact["Bone"]
+
+
+# ---------------------------------------------------------------- one query per site count
+
+
+def test_a_site_count_is_one_group_by(attack_cases, analyst_client):
+    with CaptureQueriesContext(connection) as queries:
+        get(analyst_client, "", group_by="site_group", sex="female")
+    grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 1
+    assert "registry_metastasis" in grouped[0] and "COUNT(DISTINCT" in grouped[0]
+
+
+# ---------------------------------------------------------------- who may read statistics
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("anonymous", 401), ("submitter_a", 403), ("analyst", 200), ("curator", 200)],
+)
+def test_who_reads_statistics(request, db, persona, expected, endpoint):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    response = client_for(user).get(STATS + endpoint)
+    assert response.status_code == expected
+    if expected != 200:
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_analysts_may_not_count_unverified_cases(analyst_client, db):
+    response = analyst_client.get(STATS, {"status": "submitted"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "status"
+    assert analyst_client.get(STATS, {"status": "verified"}).status_code == 200
+
+
+def test_curators_count_any_status(attack_cases, curator_client):
+    body = get(curator_client, "", status="submitted")
+    assert rows_of(body) == {"Skin": 5}
+    assert body["counted_statuses"] == ["submitted"]
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("", {"colour": "red"}, "colour"),
+        ("", {"group_by": "organ"}, "group_by"),
+        ("counts/", {}, "by"),
+        ("counts/", {"by": "eye_colour"}, "by"),
+        ("counts/", {"by": "age_band", "bands": "0,40,30"}, "bands"),
+        ("counts/", {"by": "age_band", "bands": "10,40"}, "bands"),
+        ("counts/", {"by": "age_band", "bands": "0,forty"}, "bands"),
+        ("counts/", {"by": "age_band", "bands": "0,95"}, "bands"),
+        ("crosstab/", {"rows": "site"}, "cols"),
+        ("", {"format": "xml"}, "format"),
+        ("", {"age_min": 70, "age_max": 40}, "age_min"),
+    ],
+)
+def test_bad_parameters_are_a_400_naming_the_field(curator_client, path, params, field):
+    response = curator_client.get(STATS + path, params)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert field in [error["field"] for error in response.json()["errors"]]
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def read_csv(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_site_counts_as_csv_leave_hidden_counts_empty(attack_cases, analyst_client):
+    for response in (
+        analyst_client.get(STATS, {"format": "csv"}),
+        analyst_client.get(STATS, HTTP_ACCEPT="text/csv"),
+    ):
+        lines = read_csv(response)
+        assert list(lines[0]) == ["key", "label", "cases", "metastases", "suppressed"]
+        orbit = next(line for line in lines if line["key"] == "Eye and orbit")
+        assert orbit == {
+            "key": "Eye and orbit",
+            "label": "Eye and orbit",
+            "cases": "",
+            "metastases": "",
+            "suppressed": "true",
+        }
+        assert lines[-1]["key"] == "" and lines[-1]["cases"] == "55"
+
+
+def test_a_crosstab_as_csv_is_one_line_per_cell_then_the_totals(attack_cases, analyst_client):
+    body = get(analyst_client, "crosstab/", rows="site_group", cols="sex")
+    lines = read_csv(analyst_client.get(STATS + "crosstab/?rows=site_group&cols=sex&format=csv"))
+    n_rows, n_cols = len(body["rows"]), len(body["columns"])
+    assert len(lines) == n_rows * n_cols + n_rows + n_cols + 1
+    assert list(lines[0]) == ["row_key", "row_label", "col_key", "col_label", "cases", "suppressed"]
+    assert lines[-1] == {
+        "row_key": "",
+        "row_label": "Total",
+        "col_key": "",
+        "col_label": "Total",
+        "cases": "55",
+        "suppressed": "false",
+    }
+    assert any(line["suppressed"] == "true" and line["cases"] == "" for line in lines)
+
+
+def test_errors_stay_problem_json_when_csv_is_asked_for(analyst_client, db):
+    response = analyst_client.get(STATS + "counts/", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "by"
+
+
+# ---------------------------------------------------------------- the schema
+
+
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """Like Django's test client: a request through WSGI must not close the test's connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def stats_schema(db, wsgi_keeps_the_test_connection):
+    return schemathesis.openapi.from_wsgi("/api/schema/", application).include(
+        path_regex="^/api/v1/stats/"
+    )
+
+
+def test_every_statistics_endpoint_is_documented_with_examples(stats_schema):
+    paths = stats_schema.raw_schema["paths"]
+    for endpoint in ("", "counts/", "crosstab/", "intervals/"):
+        content = paths[STATS + endpoint]["get"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/csv"}
+        assert content["application/json"]["examples"], endpoint
+        assert content["text/csv"]["examples"], endpoint
+
+
+@pytest.mark.parametrize("persona", ["analyst", "curator"])
+def test_statistics_conform_to_their_schema_for_generated_requests(
+    request, stats_schema, attack_cases, persona
+):
+    token = token_issue(user=request.getfixturevalue(persona), name="schemathesis")[1]
+
+    @given(case=stats_schema.as_strategy())
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    def conforms(case):
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {token}"},
+            checks=[
+                status_code_conformance,
+                content_type_conformance,
+                response_headers_conformance,
+                response_schema_conformance,
+            ],
+        )
+        assert case.call(headers={"Authorization": f"Bearer {token}"}).status_code < 500
+
+    conforms()
+
+
+# ---------------------------------------------------------------- without PostgreSQL
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("level", ["code", "category", "site_group"])
+def test_the_portable_paths_count_what_the_postgresql_ones_count(attack_cases, level):
+    """`make run` serves SQLite, which has neither ROLLUP nor percentile_cont."""
+    dimension = stats.SITE_LEVELS[level]
+    for cases in (Case.objects.all(), Case.objects.filter(status=ReviewStatus.VERIFIED)):
+        portable = stats._site_counts_portable(cases, dimension)
+        assert portable == stats._site_counts(cases, dimension)
+    timed = Metastasis.objects.filter(months_from_primary__isnull=False)
+    grouped, overall = stats._interval_statistics_portable(timed, stats._FIELD[dimension])
+    exact = stats.intervals(cases=Case.objects.all(), group_by=level)
+    for row in exact.rows:
+        assert stats._interval_row(row.key, row.label, grouped[row.key]) == row
+    assert stats._interval_row("total", "All sites", overall) == exact.total
