@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from registry.services.case_payload import CASE_FIELDS
 from registry.subtypes import Receptors, derive_breast_subtype
 
 # Data abstracted up to the end of this year: diagnoses and intervals stay before it.
@@ -786,27 +787,11 @@ class SyntheticCase:
 
     def payload(self) -> dict:
         """The case as an API/batch payload (`registry.services.case_payload` shape)."""
+        # Every payload field but the literature ones, which synthetic cases never have.
         case = {
             name: getattr(self, name)
-            for name in (
-                "sex",
-                "age_at_diagnosis",
-                "menopausal_status",
-                "year_of_diagnosis",
-                "primary_site",
-                "primary_morphology",
-                "primary_laterality",
-                "grade",
-                "stage_group",
-                "er_percent",
-                "pr_percent",
-                "her2_ihc",
-                "her2_ish",
-                "ki67_percent",
-                "subtype",
-                "vital_status",
-                "follow_up_months",
-            )
+            for name in CASE_FIELDS
+            if name not in ("source", "doi", "pmid")
         }
         case["local_id"] = self.local_id
         case["source"] = "hospital"
