@@ -1,15 +1,19 @@
-"""URL map: the admin, the health probes and the API."""
+"""URL map: the admin, the health probes, the API and the analyst dashboard."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from api import health
+from api import dashboard, health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/", include("api.urls")),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]
 
 # Errors outside DRF views (unknown URLs, CSRF failures) keep the problem shape.

@@ -1,0 +1,30 @@
+"""`/dashboard/`: the analyst dashboard, a page over the `/api/v1/stats/` endpoints.
+
+The page holds no numbers of its own: its script reads the statistics API with
+the session cookie, so suppression and permissions are the API's, applied once.
+"""
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from api.permissions import CanReadStatistics
+from registry.models import ReviewStatus, Sex, Subtype
+
+
+def dashboard(request):
+    """Charts and tables of the statistics, with the API's filters."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not CanReadStatistics().has_permission(request, view=None):
+        raise PermissionDenied(CanReadStatistics.message)
+    return render(
+        request,
+        "dashboard/index.html",
+        {
+            "subtypes": Subtype.objects.order_by("family", "title"),
+            "sexes": Sex.choices,
+            # Analysts count verified cases only; the API refuses any other status.
+            "statuses": ReviewStatus.choices if request.user.is_curator else None,
+        },
+    )

@@ -1,0 +1,149 @@
+"""The dashboard in a real browser: sign in, filter, read the table, download CSV.
+
+Headless Chromium (Debian's `chromium` package) driven by Playwright against
+pytest-django's live server. Skipped, saying why, where no browser is installed;
+`make test` installs it where it can.
+"""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from registry.models import Role
+from registry.vocabularies import forget_vocabularies
+from tests.factories import UserFactory
+from tests.test_stats import Spec, create_cases
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "a-long-test-password"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no browser: install Debian's chromium package (make test does where it can)",
+    ),
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    # Playwright's sync API keeps an event loop running in this thread while the test's
+    # own ORM calls run; Django refuses those unless told that this is deliberate.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def load_vocabularies() -> None:
+    call_command("load_vocabularies", stdout=io.StringIO())
+    forget_vocabularies()
+
+
+@pytest.fixture(autouse=True)
+def _vocabularies_back_for_the_next_test(django_db_blocker):
+    """This test's flush empties the vocabulary tables that later tests rely on."""
+    yield
+    with django_db_blocker.unblock():
+        load_vocabularies()
+
+
+def registry_with_cases() -> None:
+    """Four site groups: two shown (14 cases each), two small ones hidden together (3 + 9)."""
+    load_vocabularies()  # an earlier transactional test's flush may have emptied them
+    create_cases(
+        [Spec(metastases=(("C44.4", month),), subtype="triple_negative") for month in range(14)]
+        + [Spec(metastases=(("C41.2", 24),), sex="male", subtype="luminal_a_like")] * 14
+        + [Spec(metastases=(("C71.9", 30),), subtype="luminal_a_like")] * 3
+        + [Spec(metastases=(("C34.1", 6),), subtype="luminal_a_like")] * 9
+    )
+    user = UserFactory(username="analyst", role=Role.ANALYST, institution=None)
+    user.set_password(PASSWORD)
+    user.save()
+
+
+def loaded(page, times: int) -> None:
+    page.wait_for_selector(f"body[data-loaded='{times}'][aria-busy='false']")
+
+
+def sites_table(page) -> list[list[str]]:
+    return page.locator("#sites-table-wrap tr").evaluate_all(
+        "rows => rows.map(row => [...row.cells].map(cell => cell.textContent.trim()))"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings, browser):
+    registry_with_cases()
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain-HTTP live server
+    page = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
+    page = page.new_page()
+
+    # Signing in: the dashboard sends a visitor to the plain login form and back.
+    page.goto(f"{live_server.url}/dashboard/")
+    assert "/accounts/login/" in page.url
+    page.fill("#id_username", "analyst")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    loaded(page, 1)
+    assert page.url.endswith("/dashboard/")
+    assert page.locator("#status").inner_text() == "40 cases (verified) match these filters."
+    bars = page.evaluate("Chart.getChart('sites-chart').data.datasets[0].data")
+    assert bars == [14, None, None, 14]  # Bone, Brain and Lung (hidden), Skin
+
+    # The table view, from the keyboard: the same numbers, the small ones suppressed.
+    toggle = page.locator("button[aria-controls='sites-table-wrap']")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert page.locator("#sites-table-wrap").is_visible()
+    assert not page.locator("#sites-chart-wrap").is_visible()
+    before = sites_table(page)
+    assert ["Bone", "14", "14"] in before
+    assert ["Brain and CNS", "suppressed", "suppressed"] in before
+    assert before[-1] == ["All sites", "40", "40"]
+    assert "suppressed" in page.locator("#heat-table-wrap").inner_text()
+
+    # A filter changes the chart and the table.
+    page.select_option("#f-sex", "female")
+    page.click("#filters button[type=submit]")
+    loaded(page, 2)
+    after = sites_table(page)
+    assert after != before
+    assert after[-1] == ["All sites", "26", "26"]
+    assert "Bone" not in [row[0] for row in after]
+    assert page.evaluate("Chart.getChart('sites-chart').data.datasets[0].data") == [None, None, 14]
+
+    # The CSV is the API's, for the filters shown; a suppressed number is empty.
+    with page.expect_download() as download:
+        page.click("#sites-csv")
+    assert download.value.suggested_filename == "site-counts.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert {"key": "Skin", "label": "Skin", "cases": "14", "metastases": "14"}.items() <= rows[
+        -2
+    ].items()
+    hidden = [row for row in rows if row["suppressed"] == "true"]
+    assert {row["key"] for row in hidden} == {"Brain and CNS", "Lung"}
+    assert all(row["cases"] == "" for row in hidden)
+
+    # Drill-down from the table, by keyboard: the site codes of one group.
+    page.locator("#sites-table-wrap button", has_text="Skin").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#sites-title:has-text('Cases per site code in Skin')")
+    assert ["C44.4 Skin of scalp and neck", "14", "14"] in sites_table(page)
