@@ -6,9 +6,11 @@ by the path of the field it concerns, e.g. ``metastases[0].site``.
 """
 
 import datetime
+import functools
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
+from django.db.models.expressions import DatabaseDefault
 
 from registry.deidentification import find_identifier
 from registry.models import (
@@ -202,12 +204,9 @@ def _check_treatment(
 
 def _check_fields(instance, prefix: str, errors: CaseErrors) -> None:
     """Choices, lengths and blanks from the model, then the identifier screen."""
-    try:
-        instance.clean_fields(exclude=_CODED_FIELDS[type(instance)])
-    except ValidationError as invalid:
-        for name, messages in invalid.message_dict.items():
-            for message in messages:
-                errors.add(f"{prefix}{name}", message)
+    for name, messages in _clean_fields(instance, _CODED_FIELDS[type(instance)]):
+        for message in messages:
+            errors.add(f"{prefix}{name}", message)
     for name in SCREENED_TEXT.get(type(instance), []):
         kind = find_identifier(getattr(instance, name) or "")
         if kind:
@@ -215,6 +214,51 @@ def _check_fields(instance, prefix: str, errors: CaseErrors) -> None:
                 f"{prefix}{name}",
                 f"This text seems to contain {kind}; cases must be de-identified.",
             )
+
+
+def _clean_fields(instance, exclude: list[str]) -> list[tuple[str, list[str]]]:
+    """`Model.clean_fields(exclude)`: the same fields, values and messages, as a list.
+
+    A batch repeats the same few values (choices, small numbers) thousands of
+    times, so the outcome of cleaning a simple value is remembered per field; the
+    fields checked here (no foreign keys) do not look at the instance.
+    """
+    problems = []
+    for field in instance._meta.fields:
+        if field.name in exclude or field.generated:
+            continue
+        raw_value = getattr(instance, field.attname)
+        if field.blank and raw_value in field.empty_values:
+            continue
+        if isinstance(raw_value, DatabaseDefault):
+            continue
+        if type(raw_value) in _REMEMBERED_TYPES:
+            valid, result = _cleaned_value(field, type(raw_value), raw_value)
+        else:
+            valid, result = _clean_value(field, raw_value, instance)
+        if valid:
+            setattr(instance, field.attname, result)
+        else:
+            problems.append((field.name, result))
+    return problems
+
+
+_REMEMBERED_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _clean_value(field, raw_value, instance=None) -> tuple[bool, object]:
+    """(True, the cleaned value) or (False, the messages), as `Field.clean` decides."""
+    try:
+        return True, field.clean(raw_value, instance)
+    except ValidationError as invalid:
+        return False, invalid.messages
+
+
+@functools.lru_cache(maxsize=8192)
+def _cleaned_value(field, value_type: type, raw_value) -> tuple[bool, object]:
+    # The type is part of the key: True == 1, but they need not clean alike.
+    outcome = _clean_value(field, raw_value)
+    return outcome[0], (tuple(outcome[1]) if not outcome[0] else outcome[1])
 
 
 def _receptors(case: Case) -> Receptors:

@@ -364,20 +364,21 @@ def _site_counts(
 ) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
     """{site key: (cases, metastases)} and the totals, in one statement.
 
-    The ORM selects one row per metastasis of the selected cases; ROLLUP, which the
-    ORM does not express, adds the total row to the same GROUP BY, so the distinct
-    cases overall cost one pass rather than a second query. When the selection is
+    The ORM selects one row per metastasis of the selected cases (a semi-join on
+    their ids); ROLLUP, which the ORM does not express, adds the total row to the
+    same GROUP BY, so the distinct cases overall cost one pass rather than a second
+    query. When the selection is
     every case (a curator without filters), the metastases are read alone.
     """
     field = _FIELD[dimension]
     if connections[cases.db].vendor != "postgresql":
         return _site_counts_portable(cases, dimension)
-    if _every_case(cases):
-        metastases = Metastasis.objects.values(key=F(field), case_ref=F("case_id"))
-    else:
-        # Filtering on the relation makes the join an inner one: a row per metastasis.
-        joined = cases.filter(metastases__isnull=False)
-        metastases = joined.values(key=F(f"metastases__{field}"), case_ref=F("pk"))
+    metastases = Metastasis.objects.using(cases.db)
+    if not _every_case(cases):
+        # A semi-join on the selected cases' ids: a row per metastasis, without the
+        # IS NOT NULL test on every metastasis that filtering on the relation adds.
+        metastases = metastases.filter(case__in=cases.order_by().values("pk"))
+    metastases = metastases.values(key=F(field), case_ref=F("case_id"))
     try:
         sql, params = metastases.order_by().query.sql_with_params()
     except EmptyResultSet:

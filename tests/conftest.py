@@ -29,6 +29,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
     forget_vocabularies()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _vocabularies_rechecked_on_load_only():
+    """Query counts must not depend on the clock: no timed release re-check in tests.
+
+    Loading vocabularies drops the snapshot (and the tests that roll loads back
+    call forget_vocabularies), so every test still sees the rows it loaded.
+    """
+    patch = pytest.MonkeyPatch()
+    patch.setattr("registry.vocabularies.RECHECK_SECONDS", float("inf"))
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def hospital_a(db):
     return InstitutionFactory(code="hosp-a", name="Hospital A", country="FR")

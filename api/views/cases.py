@@ -38,6 +38,7 @@ from registry.services.cases import (
     case_review,
     case_update,
     case_upsert,
+    has_details,
 )
 
 IF_MATCH = OpenApiParameter(
@@ -308,7 +309,10 @@ class CaseViewSet(viewsets.ModelViewSet):
         return institution
 
     def _case_response(self, case: Case, status_code: int) -> Response:
-        fresh = with_case_details(Case.objects.filter(pk=case.pk)).get()
+        # A case just created carries its relations and children already (no re-read).
+        fresh = (
+            case if has_details(case) else with_case_details(Case.objects.filter(pk=case.pk)).get()
+        )
         headers = {"ETag": case_etag(fresh)}
         self.headers["ETag"] = headers["ETag"]  # not the read version get_object left there
         if status_code == status.HTTP_201_CREATED:

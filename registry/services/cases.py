@@ -64,13 +64,15 @@ def case_create(
 ) -> Case:
     """A new case; ValidationError if invalid or if `local_id` is taken."""
     case = Case(institution=institution, local_id=local_id)
-    prepare_case(case, payload)
+    vocab = current_vocabularies()
+    prepare_case(case, payload, vocab)
     try:
         insert_case(case, actor)
     except LocalIdTaken as clash:
         raise ValidationError(
             {"local_id": [f"Your institution already has a case '{local_id}'."]}
         ) from clash
+    attach_details(case, vocab)
     return case
 
 
@@ -132,11 +134,13 @@ def case_upsert(
         if expected_version is not None:
             raise StaleVersion(None)
         case = Case(institution=institution, local_id=local_id)
-        prepare_case(case, payload)
+        vocab = current_vocabularies()
+        prepare_case(case, payload, vocab)
         try:
             insert_case(case, actor)
         except LocalIdTaken:
             continue  # a parallel request created it first: replace that one
+        attach_details(case, vocab)
         return CaseWrite(case, Outcome.CREATED)
     raise ValidationError({"local_id": [f"The case '{local_id}' is being changed; retry."]})
 
@@ -195,6 +199,37 @@ def prepare_case(case: Case, payload: CodedPayload, vocab: VocabularySnapshot | 
     case._pending_children = (metastases, treatments)
 
 
+def attach_details(case: Case, vocab: VocabularySnapshot) -> None:
+    """Give a case just inserted what `with_case_details` would load, from memory.
+
+    The rows hold exactly the values of these instances (ids and timestamps came
+    back from the INSERTs), and the coded rows are the snapshot's, so the case can
+    be answered with without reading it back. `has_details` tells the API so.
+    """
+    metastases, treatments = case._pending_children
+    case.primary_site = vocab.topography[case.primary_site_id]
+    case.primary_morphology = vocab.morphology[case.primary_morphology_id]
+    case.subtype = vocab.subtypes[case.subtype_id] if case.subtype_id is not None else None
+    for metastasis in metastases:
+        metastasis.site = vocab.topography[metastasis.site_id]
+        morphology = metastasis.morphology_id
+        metastasis.morphology = vocab.morphology[morphology] if morphology is not None else None
+    # Children in id order, as the prefetch of `with_case_details` gives them, held
+    # the way prefetch_related holds them (an evaluated queryset per relation).
+    case._prefetched_objects_cache = {}
+    for name, rows in (("metastases", metastases), ("treatments", treatments)):
+        loaded = getattr(case, name).get_queryset()
+        loaded._result_cache = sorted(rows, key=lambda row: row.pk)
+        loaded._prefetch_done = True
+        case._prefetched_objects_cache[name] = loaded
+    case._has_details = True
+
+
+def has_details(case: Case) -> bool:
+    """Whether `attach_details` loaded the case's relations and children in memory."""
+    return getattr(case, "_has_details", False)
+
+
 def apply_change(prepared: Case, stored: Case, actor: User | None) -> bool:
     """Move a prepared case's content onto the stored one (children prefetched).
 
@@ -246,12 +281,13 @@ def store_cases(*, new: list[Case], changed: list[Case], actor: User | None) -> 
     """
     now = timezone.now()
     if new:
-        bulk_create_with_history(new, Case, default_user=actor, default_date=now)
+        _create_with_history(new, Case, actor, now)
     if changed:
         for case in changed:
             case.updated_at = now
         _update_rows(changed, _UPDATED_FIELDS)
-        Case.history.bulk_history_create(changed, update=True, default_user=actor, default_date=now)
+        # As simple_history's bulk_history_create(update=True): reason "".
+        write_history(Case, changed, "~", actor, now, reason="")
         _delete_children(changed, actor, now)
     _insert_children([*new, *changed], actor, now)
 
@@ -300,12 +336,138 @@ def _insert_children(cases: list[Case], actor: User | None, now) -> None:
         metastases += case_metastases
         treatments += case_treatments
     if metastases:
-        bulk_create_with_history(metastases, Metastasis, default_user=actor, default_date=now)
+        _create_with_history(metastases, Metastasis, actor, now)
     for treatment in treatments:
         if treatment.metastasis is not None:
             treatment.metastasis_id = treatment.metastasis.pk
     if treatments:
-        bulk_create_with_history(treatments, Treatment, default_user=actor, default_date=now)
+        _create_with_history(treatments, Treatment, actor, now)
+
+
+def _create_with_history(rows: list, model, actor: User | None, now) -> None:
+    """Insert the rows (ids come back) and their '+' history rows.
+
+    What simple_history's bulk_create_with_history writes on PostgreSQL (change
+    reason None), without a historical instance per row.
+    """
+    if connection.vendor != "postgresql":  # no ids back from bulk_create (SQLite, dev)
+        bulk_create_with_history(rows, model, default_user=actor, default_date=now)
+        return
+    with transaction.atomic(savepoint=False):
+        _insert_rows(model, rows, now)
+        write_history(model, rows, "+", actor, now, reason=None)
+
+
+def _insert_rows(model, rows: list, now) -> None:
+    """`bulk_create(rows)` on PostgreSQL, minus the per-value work of its compiler.
+
+    The same statement shape (INSERT ... SELECT FROM UNNEST ... RETURNING id), the
+    ids set on the rows in order, and the rows marked as saved; automatic
+    timestamps take `now`, the time of their history rows.
+    """
+    quote = connection.ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns, arrays, types = [], [], []
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for row in rows:
+                setattr(row, field.attname, now)
+        attname = field.attname
+        columns.append(quote(field.column))
+        types.append(field.db_type(connection))
+        if field.get_internal_type() in _PLAIN_COLUMNS:
+            arrays.append([getattr(row, attname) for row in rows])
+        else:
+            arrays.append(
+                [field.get_db_prep_save(getattr(row, attname), connection) for row in rows]
+            )
+    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
+            f"SELECT * FROM UNNEST({unnest}) RETURNING {quote(model._meta.pk.column)}",
+            arrays,
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
+
+
+# Field types whose Python values psycopg adapts as they are (the others, JSON
+# above all, go through get_db_prep_save).
+_PLAIN_COLUMNS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "CharField",
+        "DateTimeField",
+        "ForeignKey",
+        "IntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+        "UUIDField",
+    }
+)
+
+
+def write_history(
+    model, rows: list, history_type: str, actor: User | None, now, reason: str | None
+) -> None:
+    """History rows for `rows` as simple_history's bulk_history_create makes them.
+
+    The same values (tracked fields, date, user, reason, type), written by one
+    INSERT ... SELECT FROM UNNEST of a column array per field: building a
+    historical model instance per row costs more than the SQL itself.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.history.bulk_history_create(
+            rows,
+            update=history_type == "~",
+            default_user=actor,
+            default_date=now,
+            default_change_reason=reason,
+        )
+        return
+    history = model.history.model
+    by_attname = {field.attname: field for field in history._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    columns, arrays, types = [], [], []
+    for tracked in history.tracked_fields:
+        field = by_attname[tracked.attname]
+        columns.append(quote(field.column))
+        types.append(field.db_type(connection))
+        attname = tracked.attname
+        if field.get_internal_type() in _PLAIN_COLUMNS:
+            # Validated values of these types are what the database takes as they are.
+            arrays.append([getattr(row, attname) for row in rows])
+        else:
+            arrays.append(
+                [field.get_db_prep_save(getattr(row, attname), connection) for row in rows]
+            )
+    users = []
+    for row in rows:
+        # bulk_history_create: the row's _history_user, else the actor, else simple_history's
+        # default (the request's user).
+        user = getattr(row, "_history_user", actor or history.get_default_history_user(row))
+        users.append(getattr(user, "pk", None))
+    columns += [quote(name) for name in ("history_user_id", "history_date")]
+    columns += [quote(name) for name in ("history_change_reason", "history_type")]
+    arrays.append(users)
+    types.append(by_attname["history_user_id"].db_type(connection))
+    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "
+            f"SELECT *, %s::timestamptz, %s::varchar, %s::varchar FROM UNNEST({unnest})",
+            [now, reason, history_type, *arrays],
+        )
 
 
 def _delete_children(cases: list[Case], actor: User | None, now) -> None:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry.models import Morphology, Subtype, Topography, VocabularyRelease
+from registry.vocabularies import forget_vocabularies
 
 _TOPOGRAPHY_CODE = re.compile(r"^C(\d\d)\.?(\d)$")
 _MORPHOLOGY_CODE = re.compile(r"^(\d{4})/?([0-369])$")
@@ -164,6 +165,9 @@ def vocabulary_load(
             setattr(stored[code], name, value)
         stored[code].release = release
     model.objects.bulk_update([stored[c] for c in changed], [*next(iter(rows.values())), "release"])
+    # This process sees the new rows at once (others within RECHECK_SECONDS).
+    forget_vocabularies()
+    transaction.on_commit(forget_vocabularies)
     return LoadResult(
         vocabulary, len(new), len(changed), len(rows) - len(new) - len(changed), release
     )
