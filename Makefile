@@ -2,7 +2,8 @@
 #
 #   make run    virtualenv, install, migrate, vocabularies, founding case, demo
 #               accounts, then the development server on http://127.0.0.1:8000
-#   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL)
+#   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL); installs
+#               Debian's chromium for the dashboard's browser test where it can
 #   make bench  benchmarks at 10k, 100k and 1M synthetic cases (README, "Performance")
 #
 # Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
@@ -22,6 +23,9 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
+LOAD_CLIENTS ?= 50
+LOAD_SECONDS ?= 60
+LOAD_WORKERS ?= 3
 
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
@@ -34,7 +38,7 @@ ifneq ($(filter true 1 yes,$(CI)),)
 PYTEST_ARGS += --create-db
 endif
 
-.PHONY: help run test lint format clean venv bench
+.PHONY: help run test lint format clean venv bench loadtest faulttest
 
 help:
 	@echo "make run     set up (venv, migrate, vocabularies, founding case, demo accounts) and serve on http://$(HOST):$(PORT)"
@@ -43,6 +47,8 @@ help:
 	@echo "make format  ruff format and ruff check --fix"
 	@echo "make clean   remove the venv, collected static files and caches (not the database)"
 	@echo "make bench   benchmarks at $(BENCH_SIZES) cases against raw-SQL baselines (needs PostgreSQL, wrk)"
+	@echo "make loadtest  $(LOAD_CLIENTS) concurrent clients for $(LOAD_SECONDS) s on gunicorn, then reconcile (scratch database)"
+	@echo "make faulttest stops the local PostgreSQL cluster under load and kills a worker mid-batch"
 
 # ---------------------------------------------------------------- virtualenv
 
@@ -87,6 +93,10 @@ run: $(RUN_STAMP)
 
 test: $(DEV_STAMP)
 	bash scripts/ensure-postgres
+	@# Headless Chromium for the dashboard's browser test; without it that test is skipped.
+	@command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } 2>/dev/null \
+	  || echo "chromium not installed: browser tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -114,6 +124,19 @@ bench: $(BENCH_STAMP)
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
+
+# ---------------------------------------------------------------- reliability
+
+# Scratch databases registry_loadtest / registry_faulttest are dropped and recreated.
+loadtest: $(DEV_STAMP)
+	bash scripts/ensure-postgres
+	$(BIN)/python scripts/loadtest.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS) \
+	  --workers $(LOAD_WORKERS)
+
+# Stops the shared local cluster for a few seconds (and always starts it again).
+faulttest: $(DEV_STAMP)
+	bash scripts/ensure-postgres
+	$(BIN)/python scripts/faulttest.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis

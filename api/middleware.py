@@ -1,6 +1,15 @@
 """Request guards that hold for every endpoint, before any view runs."""
 
+import base64
+import hashlib
+import re
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+
 from api.problems import problem_response
+from config.routers import replica_reads
 
 
 class RejectNulInQueryMiddleware:
@@ -18,4 +27,168 @@ class RejectNulInQueryMiddleware:
             "\x00" in key for key in request.GET
         ):
             return problem_response(400, "The query string contains a NUL character.", "invalid")
+        return self.get_response(request)
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+class RequestBodyGuardMiddleware:
+    """Bodies too large (413) or nested too deep (400) are refused before any parser runs.
+
+    DRF's JSON parser reads the stream itself, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    alone does not bound it, and `json.loads` on thousands of nested arrays raises
+    RecursionError, which would surface as a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return problem_response(400, "The Content-Length header is not a number.", "invalid")
+        if limit is not None and length > limit:
+            return _too_large(limit)
+        if length and "json" in request.content_type:
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return _too_large(limit)
+            if _LONE_SURROGATE.search(body):
+                # Not text in any encoding: PostgreSQL and UTF-8 hashing would fail on it.
+                return problem_response(
+                    400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", "invalid"
+                )
+            if json_nesting_exceeds(body, settings.MAX_JSON_DEPTH):
+                return problem_response(
+                    400,
+                    f"The JSON body is nested more than {settings.MAX_JSON_DEPTH} levels deep.",
+                    "too_deep",
+                )
+        return self.get_response(request)
+
+
+def _too_large(limit: int):
+    return problem_response(
+        413, f"The request body is larger than {limit} bytes; split it.", "too_large"
+    )
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the latter alone.
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_nesting_exceeds(body: bytes, depth: int) -> bool:
+    """True if arrays and objects nest deeper than `depth`; C-speed byte operations only."""
+    if body.count(b"[") + body.count(b"{") <= depth:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(depth):  # each pass removes the innermost level
+        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if peeled == brackets:  # unbalanced: refused anyway, but json.loads could recurse
+            return len(peeled) > depth
+        if not peeled:
+            return False
+        brackets = peeled
+    return True
+
+
+# ---------------------------------------------------------------- Content-Security-Policy
+
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.I)
+# Pages (admin, Swagger UI, ReDoc) load scripts, styles and fonts only from this origin.
+# ReDoc injects <style> elements and runs a blob: worker; Swagger UI draws data: icons.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# JSON, CSV and problem documents are never rendered as pages.
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class ContentSecurityPolicyMiddleware:
+    """A Content-Security-Policy on every response: 'self' only, inline scripts by hash.
+
+    The inline scripts of a page (Swagger UI's initialiser) are allowed by their
+    SHA-256, computed from the page itself, so no 'unsafe-inline' is needed.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        if response.get("Content-Type", "").startswith("text/html") and not response.streaming:
+            hashes = "".join(
+                f" 'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+                for script in _INLINE_SCRIPT.findall(response.content)
+            )
+            response["Content-Security-Policy"] = PAGE_POLICY.format(hashes=hashes)
+        else:
+            response["Content-Security-Policy"] = DATA_POLICY
+        return response
+
+
+# ---------------------------------------------------------------- failed logins
+
+
+class LoginFailureLimitMiddleware:
+    """After LOGIN_FAILURE_LIMIT failed logins for a username, it waits (429).
+
+    Counted per username in Django's cache over LOGIN_FAILURE_WINDOW_SECONDS (per
+    process until CACHES names a shared cache); a successful login clears it. Not per
+    address: behind the proxy every client has the proxy's. A failed admin login
+    re-renders the form (200); a successful one redirects.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "POST" or request.path not in settings.LOGIN_LIMITED_PATHS:
+            return self.get_response(request)
+        username = request.POST.get("username", "")[:150].lower()
+        key = "login-fail:" + hashlib.sha256(username.encode()).hexdigest()
+        if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
+            response = problem_response(
+                429, "Too many failed logins; try again later.", "too_many_login_failures"
+            )
+            response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            return response
+        response = self.get_response(request)
+        if response.status_code == 200:  # the form again: the credentials were wrong
+            cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            cache.incr(key)
+        elif response.status_code in (301, 302, 303):
+            cache.delete(key)
+        return response
+
+
+# ---------------------------------------------------------------- read replica
+
+
+class StatsOnReplicaMiddleware:
+    """GETs under REPLICA_READ_PATH_PREFIXES (the statistics) read from the replica, if any."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD") and request.path.startswith(
+            settings.REPLICA_READ_PATH_PREFIXES
+        ):
+            with replica_reads():
+                return self.get_response(request)
         return self.get_response(request)

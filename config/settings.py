@@ -45,12 +45,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
+    "api.middleware.RequestBodyGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "api.middleware.LoginFailureLimitMiddleware",
+    "api.middleware.StatsOnReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attributes every history row written during a request to its user.
@@ -86,6 +90,28 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Aggregate reads may go to a streaming replica (config/routers.py); unset, all is primary.
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = dj_database_url.parse(
+        env_str("DATABASE_REPLICA_URL"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    # Tests create no second database: the replica mirrors the primary's.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # A lost database is a 503 within seconds, not a request hanging on TCP.
+        _database.setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+        )
+        # PgBouncer in transaction mode cannot keep a server-side cursor across statements.
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+            "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+        )
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
+# Requests (GET) whose reads may be served by the replica: the aggregates.
+REPLICA_READ_PATH_PREFIXES = ("/api/v1/stats/",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "registry.User"
@@ -104,6 +130,11 @@ USE_TZ = True
 # Messages live in the session, not a cookie: the admin shows a new API token once
 # through a message, and a cookie would carry it readable to the browser.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Analysts sign in with a plain form (they are not staff) and land on the dashboard.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -153,6 +184,8 @@ SPECTACULAR_SETTINGS = {
 
 # Request bodies above this are refused before parsing (a batch of 1,000 cases fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+# JSON nested deeper than this is refused (400) before json.loads could recurse.
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
 
 # ---------------------------------------------------------------- registry
 # Cells of aggregate tables below this count are suppressed for non-curators.
@@ -174,6 +207,10 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Failed logins per username before a wait (api.middleware.LoginFailureLimitMiddleware).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+LOGIN_LIMITED_PATHS = frozenset({"/admin/login/"})
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,75 @@
+"""Database routing: aggregate reads may go to a read replica, everything else to the primary.
+
+Statistics are the heavy reads and tolerate a replica's lag of a second or so;
+case reads and writes, tokens and idempotency records do not, so they stay on the
+primary. A request opts in with `replica_reads()` (the stats views do, through
+`api.middleware.StatsOnReplicaMiddleware`). Without `DATABASE_REPLICA_URL`, or
+while the replica cannot be reached, every read goes to the primary.
+"""
+
+import contextlib
+import contextvars
+import logging
+import time
+
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
+
+REPLICA_ALIAS = "replica"
+# After a failed connection the replica is skipped for this long.
+RETRY_AFTER_SECONDS = 30.0
+# Models that must read their own writes at once (authentication, resends).
+PRIMARY_ONLY = frozenset({"registry.apitoken", "registry.user", "registry.idempotencyrecord"})
+
+logger = logging.getLogger("config.routers")
+_on_replica: contextvars.ContextVar[bool] = contextvars.ContextVar("on_replica", default=False)
+_replica_down_until = 0.0
+
+
+@contextlib.contextmanager
+def replica_reads():
+    """Within this block, reads of registry data may be served by the replica."""
+    reset = _on_replica.set(True)
+    try:
+        yield
+    finally:
+        _on_replica.reset(reset)
+
+
+def read_alias() -> str:
+    """The alias a read should use now: the replica if asked for, configured and up."""
+    if not _on_replica.get() or REPLICA_ALIAS not in connections.settings:
+        return DEFAULT_DB_ALIAS
+    return REPLICA_ALIAS if _replica_is_up() else DEFAULT_DB_ALIAS
+
+
+def _replica_is_up() -> bool:
+    global _replica_down_until
+    if time.monotonic() < _replica_down_until:
+        return False
+    replica = connections[REPLICA_ALIAS]
+    try:
+        replica.close_if_health_check_failed()  # a replica stopped since the last request
+        replica.ensure_connection()
+    except OperationalError as error:
+        logger.warning("replica unreachable, reading from the primary: %s", error)
+        _replica_down_until = time.monotonic() + RETRY_AFTER_SECONDS
+        return False
+    return True
+
+
+class ReplicaRouter:
+    """Sends registry reads inside `replica_reads()` to the replica; all writes to the primary."""
+
+    def db_for_read(self, model, **hints):
+        if model._meta.label_lower in PRIMARY_ONLY:
+            return DEFAULT_DB_ALIAS
+        return read_alias()
+
+    def db_for_write(self, model, **hints):
+        return DEFAULT_DB_ALIAS
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return True  # the replica holds the same rows as the primary
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == DEFAULT_DB_ALIAS
