@@ -8,9 +8,18 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from registry.models import Case, Metastasis, ReviewStatus, Role, Treatment, User
+from registry.models import (
+    Case,
+    CountedMetastasis,
+    Metastasis,
+    ReviewStatus,
+    Role,
+    Treatment,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -44,16 +53,30 @@ def visible_cases(user: User) -> QuerySet[Case]:
     return Case.objects.none()
 
 
+def counted_by(user: User) -> Q:
+    """Which cases feed a user's statistics: curators all, everyone else verified cases only."""
+    return Q() if user.is_curator else Q(status=ReviewStatus.VERIFIED)
+
+
 def counted_cases(user: User) -> QuerySet[Case]:
     """Cases that feed statistics: curators all, everyone else verified cases only."""
-    if user.is_curator:
-        return Case.objects.all()
-    return Case.objects.filter(status=ReviewStatus.VERIFIED)
+    return Case.objects.filter(counted_by(user))
 
 
 def filter_cases(cases: QuerySet[Case], filters: CaseFilters) -> QuerySet[Case]:
     """Apply the filters; metastasis filters use EXISTS so a case appears once."""
+    return cases.filter(case_conditions(filters))
+
+
+def case_conditions(filters: CaseFilters, case: str = "pk") -> Q:
+    """The filters as one condition on case attributes.
+
+    `case` names the case's id in the model filtered: the same condition selects
+    cases (`pk`) and counted metastases (`case_id`), which carry the case's
+    attributes under the same names (`registry.models.counted`).
+    """
     f = filters
+    conditions = Q()
     metastasis_match = Q()
     if f.site:
         metastasis_match &= Q(site_id__in=f.site)
@@ -62,11 +85,9 @@ def filter_cases(cases: QuerySet[Case], filters: CaseFilters) -> QuerySet[Case]:
     if f.site_group:
         metastasis_match &= Q(site__site_group__in=f.site_group)
     if metastasis_match:
-        cases = cases.filter(
-            Exists(Metastasis.objects.filter(metastasis_match, case_id=OuterRef("pk")))
-        )
+        conditions &= Q(Exists(Metastasis.objects.filter(metastasis_match, case_id=OuterRef(case))))
     if f.primary_category:
-        cases = cases.filter(_in_categories("primary_site__code", f.primary_category))
+        conditions &= _in_categories("primary_site__code", f.primary_category)
     exact = {
         "primary_site_id__in": f.primary,
         "primary_morphology_id__in": f.morphology,
@@ -80,10 +101,36 @@ def filter_cases(cases: QuerySet[Case], filters: CaseFilters) -> QuerySet[Case]:
         "source__in": f.source,
         "institution__code__in": f.institution,
     }
-    cases = cases.filter(**{lookup: value for lookup, value in exact.items() if value is not None})
+    conditions &= Q(**{lookup: value for lookup, value in exact.items() if value is not None})
     if f.q:
-        cases = cases.filter(_search(f.q))
-    return cases
+        if case != "pk":
+            raise ValueError("The q search matches case fields that only cases have.")
+        conditions &= _search(f.q)
+    return conditions
+
+
+@dataclass(frozen=True)
+class CountedSelection:
+    """What a statistic counts: the cases a user may count, under the filters."""
+
+    user: User
+    filters: CaseFilters
+
+    def cases(self) -> QuerySet[Case]:
+        return filter_cases(counted_cases(self.user), self.filters)
+
+    def counted_metastases(self) -> QuerySet[CountedMetastasis] | None:
+        """The metastases of the same cases, from the table made for counting them.
+
+        None where that table cannot serve: on SQLite, which lacks it, and for the
+        `q` search, which matches case fields the table does not copy.
+        """
+        database = router.db_for_read(CountedMetastasis)
+        if self.filters.q or connections[database].vendor != "postgresql":
+            return None
+        return CountedMetastasis.objects.using(database).filter(
+            counted_by(self.user), case_conditions(self.filters, case="case_id")
+        )
 
 
 def _in_categories(code_field: str, categories: tuple[str, ...]) -> Q:

@@ -1,7 +1,7 @@
 """Aggregates for analysts: counts per site and per case attribute, cross-tables, intervals.
 
-Every function takes the cases to count, already scoped to the user and filtered
-(`filter_cases(counted_cases(user), filters)`), and returns exact numbers;
+Every function takes the selection to count (`CountedSelection`: the cases the
+user may count, under the filters) and returns exact numbers;
 `suppressed(threshold)` on a result applies `registry.suppression` for everyone
 but curators (`min_cell_count_for(user)`).
 
@@ -22,10 +22,11 @@ How cases are counted:
 
 Each table is one SQL GROUP BY over the selected cases, joined to their
 metastases (and to the topography table for categories and groups) when a site
-is involved; per-site counts carry their exact total in the same statement
-(ROLLUP). Sums over a case attribute, which partitions the cases (age bands
-from ages, the margins of a cross-table over one), are added up rather than
-counted again.
+is involved. Per-site counts, the analysts' main question, read on PostgreSQL
+the table that holds that join already made (`registry.models.counted`), with
+their exact total from the same scan. Sums over a case attribute, which
+partitions the cases (age bands from ages, the margins of a cross-table over
+one), are added up rather than counted again.
 """
 
 import enum
@@ -50,6 +51,7 @@ from django.db.models import (
 )
 
 from registry.models import Case, Metastasis, Sex, User
+from registry.selectors import CountedSelection
 from registry.suppression import suppress_line, suppress_table
 from registry.vocabularies import current_vocabularies
 
@@ -285,10 +287,10 @@ def _hidden_interval(row: IntervalRow, flag: bool) -> IntervalRow:
 # ---------------------------------------------------------------- counts
 
 
-def site_counts(*, cases: QuerySet[Case], group_by: str = "site_group") -> CountTable:
+def site_counts(*, selection: CountedSelection, group_by: str = "site_group") -> CountTable:
     """Cases and metastases per metastatic site, at the level `group_by` names."""
     dimension = SITE_LEVELS[group_by]
-    by_key, (n_cases, n_metastases) = _site_counts(cases, dimension)
+    by_key, (n_cases, n_metastases) = _site_counts(selection, dimension)
     labels = label_maker(dimension)
     rows = tuple(Row(key, labels(key), *counts) for key, counts in _ordered(dimension, by_key))
     total = Row("total", "All sites", n_cases, n_metastases)
@@ -296,10 +298,10 @@ def site_counts(*, cases: QuerySet[Case], group_by: str = "site_group") -> Count
 
 
 def dimension_counts(
-    *, cases: QuerySet[Case], dimension: Dimension, bands: AgeBands = DEFAULT_AGE_BANDS
+    *, selection: CountedSelection, dimension: Dimension, bands: AgeBands = DEFAULT_AGE_BANDS
 ) -> CountTable:
     """Cases per value of one dimension (a case with two sites counts at both)."""
-    counts, total = _one_way(cases, dimension, bands)
+    counts, total = _one_way(selection, dimension, bands)
     labels = label_maker(dimension, bands)
     rows = tuple(Row(key, labels(key), n) for key, n in _ordered(dimension, counts, bands))
     uses_bands = bands if dimension is Dimension.AGE_BAND else None
@@ -308,23 +310,23 @@ def dimension_counts(
 
 def crosstab(
     *,
-    cases: QuerySet[Case],
+    selection: CountedSelection,
     rows: Dimension,
     cols: Dimension,
     bands: AgeBands = DEFAULT_AGE_BANDS,
 ) -> CrossTable:
     """Cases per pair of values, with row totals, column totals and the grand total."""
     cells: dict[tuple[str, str], int] = defaultdict(int)
-    for (row_raw, col_raw), n in _grouped(cases, [rows, cols]):
+    for (row_raw, col_raw), n in _grouped(selection.cases(), [rows, cols]):
         cells[_key(rows, row_raw, bands), _key(cols, col_raw, bands)] += n
     # A margin is the sum across a case attribute (it partitions the cases);
     # across sites it is counted, since a case can have metastases at several.
     if cols.per_metastasis:
-        row_totals, total = _one_way(cases, rows, bands)
+        row_totals, total = _one_way(selection, rows, bands)
     else:
         row_totals = _sum_by(cells, 0)
     if rows.per_metastasis:
-        col_totals, total = _one_way(cases, cols, bands)
+        col_totals, total = _one_way(selection, cols, bands)
     else:
         col_totals = _sum_by(cells, 1)
     if not (rows.per_metastasis or cols.per_metastasis):
@@ -347,37 +349,62 @@ def crosstab(
 
 
 def _one_way(
-    cases: QuerySet[Case], dimension: Dimension, bands: AgeBands
+    selection: CountedSelection, dimension: Dimension, bands: AgeBands
 ) -> tuple[dict[str, int], int]:
     """Cases per value of one dimension, and the number of cases selected."""
     if dimension.per_metastasis:
-        by_key, (selected, _) = _site_counts(cases, dimension)
+        by_key, (selected, _) = _site_counts(selection, dimension)
         return {key: n_cases for key, (n_cases, _) in by_key.items()}, selected
     counts: dict[str, int] = defaultdict(int)
-    for (raw,), n in _grouped(cases, [dimension]):
+    for (raw,), n in _grouped(selection.cases(), [dimension]):
         counts[_key(dimension, raw, bands)] += n
     return counts, sum(counts.values())
 
 
 def _site_counts(
+    selection: CountedSelection, dimension: Dimension
+) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
+    """{site key: (cases, metastases)} and the totals (cases, metastases).
+
+    From the counted metastases where they serve (PostgreSQL): one scan of one
+    table, no join to the cases. Each case has one `first_of_case` row, so the
+    rows of each key that are first add up to the distinct cases overall.
+    """
+    metastases = selection.counted_metastases()
+    if metastases is None:
+        return _site_counts_joined(selection.cases(), dimension)
+    grouped = (
+        metastases.order_by()
+        .values(key=F(_FIELD[dimension]))
+        .annotate(
+            n_cases=Count("case_id", distinct=True),
+            n_metastases=Count("pk"),
+            n_first=Count("pk", filter=Q(first_of_case=True)),
+        )
+    )
+    by_key, n_cases, n_metastases = {}, 0, 0
+    for row in grouped:
+        by_key[row["key"]] = (row["n_cases"], row["n_metastases"])
+        n_cases += row["n_first"]
+        n_metastases += row["n_metastases"]
+    return by_key, (n_cases, n_metastases)
+
+
+def _site_counts_joined(
     cases: QuerySet[Case], dimension: Dimension
 ) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
-    """{site key: (cases, metastases)} and the totals, in one statement.
+    """The same counts from the cases joined to their metastases, in one statement.
 
-    The ORM selects one row per metastasis of the selected cases (a semi-join on
-    their ids); ROLLUP, which the ORM does not express, adds the total row to the
-    same GROUP BY, so the distinct cases overall cost one pass rather than a second
-    query. When the selection is
-    every case (a curator without filters), the metastases are read alone.
+    For selections the counted metastases cannot serve (the `q` search). The ORM
+    selects one row per metastasis of the selected cases (a semi-join on their
+    ids); ROLLUP, which the ORM does not express, adds the total row to the same
+    GROUP BY, so the distinct cases overall cost one pass rather than a second
+    query. On SQLite (`make run`), `_site_counts_portable`.
     """
     field = _FIELD[dimension]
     if connections[cases.db].vendor != "postgresql":
         return _site_counts_portable(cases, dimension)
-    metastases = Metastasis.objects.using(cases.db)
-    if not _every_case(cases):
-        # A semi-join on the selected cases' ids: a row per metastasis, without the
-        # IS NOT NULL test on every metastasis that filtering on the relation adds.
-        metastases = metastases.filter(case__in=cases.order_by().values("pk"))
+    metastases = Metastasis.objects.using(cases.db).filter(case__in=cases.order_by().values("pk"))
     metastases = metastases.values(key=F(field), case_ref=F("case_id"))
     try:
         sql, params = metastases.order_by().query.sql_with_params()
@@ -412,12 +439,6 @@ def _site_counts_portable(
     by_key = {row["key"]: (row["n_cases"], row["n_metastases"]) for row in grouped}
     totals = joined.aggregate(n_cases=Count("pk", distinct=True), n_metastases=Count("metastases"))
     return by_key, (totals["n_cases"], totals["n_metastases"])
-
-
-def _every_case(cases: QuerySet[Case]) -> bool:
-    """Whether the selection has no condition at all, so every metastasis counts."""
-    query = cases.query
-    return not query.where and set(query.alias_map) <= {Case._meta.db_table}
 
 
 def _grouped(cases: QuerySet[Case], dimensions: list[Dimension]) -> Iterable[tuple[tuple, int]]:
@@ -481,11 +502,11 @@ _INTERVAL_STATISTICS = {
 }
 
 
-def intervals(*, cases: QuerySet[Case], group_by: str = "site_group") -> IntervalTable:
+def intervals(*, selection: CountedSelection, group_by: str = "site_group") -> IntervalTable:
     """Months from primary diagnosis to metastasis per site: n, quartiles, range, share at 0."""
     dimension = SITE_LEVELS[group_by]
     timed = Metastasis.objects.filter(
-        case__in=cases.order_by().values("pk"), months_from_primary__isnull=False
+        case__in=selection.cases().order_by().values("pk"), months_from_primary__isnull=False
     ).order_by()
     labels = label_maker(dimension)
     if connections[timed.db].vendor == "postgresql":

@@ -29,7 +29,8 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from registry import stats
-from registry.models import Case, Metastasis, ReviewStatus, Topography
+from registry.models import Metastasis, ReviewStatus, Topography
+from registry.selectors import CaseFilters, CountedSelection
 from registry.services.cases import case_create, case_review
 from registry.services.tokens import token_issue
 from registry.stats import DEFAULT_AGE_BANDS, AgeBands, Dimension
@@ -540,12 +541,24 @@ def test_intervals_per_site_hide_small_rows_whole(attack_cases, analyst_client, 
 # ---------------------------------------------------------------- one query per site count
 
 
-def test_a_site_count_is_one_group_by(attack_cases, analyst_client):
+def test_a_site_count_is_one_group_by_over_the_counted_metastases_alone(
+    attack_cases, analyst_client
+):
     with CaptureQueriesContext(connection) as queries:
         get(analyst_client, "", group_by="site_group", sex="female")
     grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
     assert len(grouped) == 1
-    assert "registry_metastasis" in grouped[0] and "COUNT(DISTINCT" in grouped[0]
+    assert "registry_countedmetastasis" in grouped[0] and "COUNT(DISTINCT" in grouped[0]
+    # The filters and the analyst's scope are read off the copied columns: no join to cases.
+    assert "registry_case" not in grouped[0].replace("registry_countedmetastasis", "")
+
+
+def test_a_site_count_with_a_text_search_joins_the_base_tables(attack_cases, curator):
+    with CaptureQueriesContext(connection) as queries:
+        get(client_for(curator), "", group_by="code", q="C44.4")
+    grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 1
+    assert "ROLLUP" in grouped[0] and "registry_countedmetastasis" not in grouped[0]
 
 
 # ---------------------------------------------------------------- who may read statistics
@@ -715,15 +728,24 @@ def test_statistics_conform_to_their_schema_for_generated_requests(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("level", ["code", "category", "site_group"])
-def test_the_portable_paths_count_what_the_postgresql_ones_count(attack_cases, level):
-    """`make run` serves SQLite, which has neither ROLLUP nor percentile_cont."""
+def test_the_portable_and_joined_paths_count_what_the_counted_metastases_count(
+    attack_cases, curator, analyst, level
+):
+    """`make run` serves SQLite, which has neither the counted table, ROLLUP nor percentile_cont.
+
+    The `q` search joins the base tables on PostgreSQL too.
+    """
     dimension = stats.SITE_LEVELS[level]
-    for cases in (Case.objects.all(), Case.objects.filter(status=ReviewStatus.VERIFIED)):
-        portable = stats._site_counts_portable(cases, dimension)
-        assert portable == stats._site_counts(cases, dimension)
+    for user in (curator, analyst):
+        selection = CountedSelection(user, CaseFilters())
+        assert selection.counted_metastases() is not None
+        cases = selection.cases()
+        counted = stats._site_counts(selection, dimension)
+        assert stats._site_counts_portable(cases, dimension) == counted
+        assert stats._site_counts_joined(cases, dimension) == counted
     timed = Metastasis.objects.filter(months_from_primary__isnull=False)
     grouped, overall = stats._interval_statistics_portable(timed, stats._FIELD[dimension])
-    exact = stats.intervals(cases=Case.objects.all(), group_by=level)
+    exact = stats.intervals(selection=CountedSelection(curator, CaseFilters()), group_by=level)
     for row in exact.rows:
         assert stats._interval_row(row.key, row.label, grouped[row.key]) == row
     assert stats._interval_row("total", "All sites", overall) == exact.total

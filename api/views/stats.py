@@ -29,7 +29,7 @@ from api.stats_examples import (
 )
 from registry import stats
 from registry.models import ReviewStatus
-from registry.selectors import CaseFilters, counted_cases, filter_cases
+from registry.selectors import CaseFilters, CountedSelection
 
 FORMAT = OpenApiParameter(
     "format",
@@ -69,11 +69,13 @@ class StatisticsView(APIView):
         threshold = stats.min_cell_count_for(request.user)
         if threshold is not None:
             _refuse_unverified(filters)
-        cases = filter_cases(counted_cases(request.user), filters)
-        body = self.count(cases, filters=filters, threshold=threshold, **options.validated_data)
+        selection = CountedSelection(request.user, filters)
+        body = self.count(selection, filters=filters, threshold=threshold, **options.validated_data)
         return Response(self.document_class(body).data)
 
-    def count(self, cases, *, filters: CaseFilters, threshold: int | None, **options) -> dict:
+    def count(
+        self, selection: CountedSelection, *, filters: CaseFilters, threshold: int | None, **options
+    ) -> dict:
         raise NotImplementedError
 
     def perform_content_negotiation(self, request, force=False):
@@ -120,8 +122,8 @@ class SiteCountsView(StatisticsView):
     document_class = shapes.SiteCountsSerializer
     csv_name = "site-counts"
 
-    def count(self, cases, *, group_by: str, **context) -> dict:
-        table = stats.site_counts(cases=cases, group_by=group_by)
+    def count(self, selection, *, group_by: str, **context) -> dict:
+        table = stats.site_counts(selection=selection, group_by=group_by)
         return shapes.site_counts_document(
             table.suppressed(context["threshold"]), group_by=group_by, **context
         )
@@ -146,8 +148,10 @@ class DimensionCountsView(StatisticsView):
     document_class = shapes.DimensionCountsSerializer
     csv_name = "counts"
 
-    def count(self, cases, *, by: str, bands=stats.DEFAULT_AGE_BANDS, **context) -> dict:
-        table = stats.dimension_counts(cases=cases, dimension=stats.Dimension(by), bands=bands)
+    def count(self, selection, *, by: str, bands=stats.DEFAULT_AGE_BANDS, **context) -> dict:
+        table = stats.dimension_counts(
+            selection=selection, dimension=stats.Dimension(by), bands=bands
+        )
         return shapes.dimension_counts_document(table.suppressed(context["threshold"]), **context)
 
 
@@ -170,9 +174,12 @@ class CrosstabView(StatisticsView):
     document_class = shapes.CrosstabSerializer
     csv_name = "crosstab"
 
-    def count(self, cases, *, rows: str, cols: str, bands=stats.DEFAULT_AGE_BANDS, **context):
+    def count(self, selection, *, rows: str, cols: str, bands=stats.DEFAULT_AGE_BANDS, **context):
         table = stats.crosstab(
-            cases=cases, rows=stats.Dimension(rows), cols=stats.Dimension(cols), bands=bands
+            selection=selection,
+            rows=stats.Dimension(rows),
+            cols=stats.Dimension(cols),
+            bands=bands,
         )
         return shapes.crosstab_document(table.suppressed(context["threshold"]), **context)
 
@@ -195,8 +202,8 @@ class IntervalsView(StatisticsView):
     document_class = shapes.IntervalsSerializer
     csv_name = "intervals"
 
-    def count(self, cases, *, group_by: str, **context) -> dict:
-        table = stats.intervals(cases=cases, group_by=group_by)
+    def count(self, selection, *, group_by: str, **context) -> dict:
+        table = stats.intervals(selection=selection, group_by=group_by)
         return shapes.intervals_document(
             table.suppressed(context["threshold"]), group_by=group_by, **context
         )

@@ -22,6 +22,7 @@ from registry.models.choices import (
     TreatmentTarget,
     VitalStatus,
 )
+from registry.models.counted import COUNTED_CASE_FIELDS, CountedMetastasis
 from registry.models.idempotency import IdempotencyRecord, IdempotencyState
 from registry.models.institution import Institution, User
 from registry.models.token import ApiToken
@@ -33,10 +34,12 @@ from registry.models.vocabulary import (
 )
 
 __all__ = [
+    "COUNTED_CASE_FIELDS",
     "ApiToken",
     "Behaviour",
     "Case",
     "Confirmation",
+    "CountedMetastasis",
     "Grade",
     "Her2Ihc",
     "Her2Ish",
