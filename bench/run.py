@@ -22,7 +22,6 @@ process of its own, since Django's settings (the database) are fixed per process
 """
 
 import argparse
-import contextlib
 import io
 import json
 import os
@@ -30,8 +29,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,7 +50,7 @@ INGEST_INSTITUTION = "bench-ingest"
 BATCH_SIZE = 1000
 
 sys.path.insert(0, str(ROOT))
-
+from bench.server import Gunicorn  # noqa: E402
 
 # ---------------------------------------------------------------- results
 
@@ -379,7 +376,7 @@ class Bench:
         )
         self.curator_token = token_issue(user=curator, name="bench", valid_days=1)[1]
         self.submitter_token = token_issue(user=submitter, name="bench", valid_days=1)[1]
-        self.server = Gunicorn()
+        self.server = Gunicorn(os.environ.copy(), WORKERS, timeout=600)
         self.base = self.server.start()
 
     def close(self) -> None:
@@ -690,60 +687,6 @@ def check_batch(body) -> None:
 
 
 # ---------------------------------------------------------------- tools
-
-
-class Gunicorn:
-    """The app under gunicorn on a free loopback port, like production but plain HTTP."""
-
-    def __init__(self):
-        self.process: subprocess.Popen | None = None
-        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log")  # noqa: SIM115
-
-    def start(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(WORKERS),
-                "--timeout",
-                "600",
-            ],
-            cwd=ROOT,
-            env=os.environ.copy(),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        import httpx
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    return base
-            time.sleep(0.2)
-        self.stop()
-        self.log.seek(0)
-        raise RuntimeError(f"gunicorn did not start:\n{self.log.read()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
 
 
 def wrk(url: str, seconds: int, script: Path | None = None, env: dict | None = None) -> float:

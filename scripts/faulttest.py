@@ -34,8 +34,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadtest import (
-    Gunicorn,
+from loadtest import (  # it puts the project root on sys.path, for bench.server
     Tally,
     case_body,
     drive,
@@ -44,6 +43,8 @@ from loadtest import (
     reconcile,
     report,
 )
+
+from bench.server import Gunicorn
 
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/registry_faulttest"
 CLUSTER = ["15", "main"]

@@ -20,17 +20,13 @@ latency percentiles per operation; exits 1 if anything does not reconcile.
 
 import argparse
 import asyncio
-import contextlib
 import copy
 import json
 import os
 import random
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -40,6 +36,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.server import Gunicorn  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/registry_loadtest"
 FOUNDING = json.loads((ROOT / "seeds" / "cases" / "founding_case.json").read_text())["cases"][0]
 INSTITUTIONS = 10
@@ -122,57 +121,6 @@ def prepare(database_url: str, clients: int) -> tuple[dict, dict]:
     out = manage(env, "shell", stdin=SEED % {"institutions": INSTITUTIONS, "per": per})
     tokens = json.loads(out.split("TOKENS", 1)[1].strip().splitlines()[0])
     return env, tokens
-
-
-class Gunicorn:
-    """The app under gunicorn on a free loopback port (after bench/run.py)."""
-
-    def __init__(self, env: dict, workers: int):
-        self.env, self.workers = env, workers
-        self.process: subprocess.Popen | None = None
-        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log")  # noqa: SIM115
-        self.base = ""
-
-    def start(self) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                *("config.wsgi", "--bind", f"127.0.0.1:{port}"),
-                *("--workers", str(self.workers), "--timeout", "120", "--graceful-timeout", "5"),
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.process.poll() is None:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return self.base
-            time.sleep(0.2)
-        self.stop()
-        self.log.seek(0)
-        raise RuntimeError(f"gunicorn did not start:\n{self.log.read()[-3000:]}")
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
 
 
 # ---------------------------------------------------------------- the clients
