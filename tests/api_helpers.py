@@ -1,5 +1,11 @@
-"""Helpers for API tests: a client carrying a persona's bearer token."""
+"""Helpers for API tests: a client carrying a persona's bearer token, an app without database."""
 
+import json
+import os
+import subprocess
+import sys
+
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from registry.services.tokens import token_issue
@@ -12,3 +18,27 @@ def client_for(user) -> APIClient:
         _, raw = token_issue(user=user, name="test")
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
+
+
+# An address where no database answers: a real outage, not a mocked one.
+CLOSED_DATABASE_URL = "postgres://postgres@127.0.0.1:1/registry"
+
+
+def run_without_database(script: str) -> dict:
+    """Run `script` in a fresh interpreter whose database cannot be reached; its last JSON line."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": CLOSED_DATABASE_URL,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout
+    return json.loads(result.stdout.strip().splitlines()[-1])

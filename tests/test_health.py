@@ -1,12 +1,10 @@
 """Health probes: /healthz needs only the process, /readyz also the database."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
+
+from tests.api_helpers import run_without_database
 
 # Runs in a fresh interpreter whose DATABASE_URL names a closed port: a real outage.
 PROBE_WITHOUT_DATABASE = """
@@ -41,21 +39,7 @@ def test_readyz_answers_when_the_database_is_up(client):
 
 
 def test_readyz_is_503_problem_json_when_the_database_is_unreachable():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/registry",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE_WITHOUT_DATABASE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    probes = json.loads(result.stdout.strip().splitlines()[-1])
+    probes = run_without_database(PROBE_WITHOUT_DATABASE)
 
     assert probes["/healthz"]["status"] == 200
     ready = probes["/readyz"]

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from registry.models import ApiToken
 from registry.services.tokens import token_issue, token_revoke
-from tests.api_helpers import client_for
+from tests.api_helpers import client_for, run_without_database
 
 # ---------------------------------------------------------------- check --deploy
 
@@ -201,28 +201,13 @@ print(json.dumps({
 
 
 def test_an_api_request_without_a_database_is_a_503_problem_within_seconds():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/registry",
-    }
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-c", API_WITHOUT_DATABASE],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    answer = run_without_database(API_WITHOUT_DATABASE)
     assert answer["status"] == 503
     assert answer["content_type"] == "application/problem+json"
     assert answer["body"]["code"] == "database_unavailable"
     assert answer["seconds"] < 5
     assert time.monotonic() - started < 30
-    assert "Traceback" not in result.stdout
 
 
 def test_the_database_connect_timeout_is_bounded():
