@@ -149,7 +149,7 @@ class LoginFailureLimitMiddleware:
 
     Counted per username in Django's cache over LOGIN_FAILURE_WINDOW_SECONDS (per
     process until CACHES names a shared cache); a successful login clears it. Not per
-    address: behind the proxy every client has the proxy's. A failed admin login
+    address: behind the proxy every client has the proxy's. A failed login
     re-renders the form (200); a successful one redirects.
     """
 

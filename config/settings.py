@@ -210,7 +210,8 @@ X_FRAME_OPTIONS = "DENY"
 # Failed logins per username before a wait (api.middleware.LoginFailureLimitMiddleware).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
-LOGIN_LIMITED_PATHS = frozenset({"/admin/login/"})
+# Both password forms: the admin's and the analysts' (the dashboard's), one count per username.
+LOGIN_LIMITED_PATHS = frozenset({"/admin/login/", "/accounts/login/"})
 
 LOGGING = {
     "version": 1,

@@ -96,31 +96,38 @@ def fresh_cache():
     cache.clear()
 
 
+# The admin's sign-in form and the analysts' one (the dashboard's) share one count per username.
+LOGIN_FORMS = ["/admin/login/", "/accounts/login/"]
+
+
 @pytest.mark.django_db
+@pytest.mark.parametrize("form", LOGIN_FORMS)
 def test_the_login_after_too_many_failures_is_refused_even_with_the_right_password(
-    client, curator, fresh_cache
+    client, curator, fresh_cache, form
 ):
     limit = settings.LOGIN_FAILURE_LIMIT
     for _ in range(limit):
-        wrong = client.post("/admin/login/", {"username": "curator", "password": "wrong"})
+        wrong = client.post(form, {"username": "curator", "password": "wrong"})
         assert wrong.status_code == 200  # the form again, with its error
-    refused = client.post(
-        "/admin/login/", {"username": "curator", "password": "correct-horse-battery-staple"}
-    )
-    assert refused.status_code == 429
-    assert refused["Content-Type"] == "application/problem+json"
-    assert int(refused["Retry-After"]) > 0
+    for path in LOGIN_FORMS:
+        refused = client.post(
+            path, {"username": "curator", "password": "correct-horse-battery-staple"}
+        )
+        assert refused.status_code == 429
+        assert refused["Content-Type"] == "application/problem+json"
+        assert int(refused["Retry-After"]) > 0
     assert "_auth_user_id" not in client.session
 
 
 @pytest.mark.django_db
-def test_a_successful_login_under_the_limit_clears_the_count(client, curator, fresh_cache):
+@pytest.mark.parametrize("form", LOGIN_FORMS)
+def test_a_successful_login_under_the_limit_clears_the_count(client, curator, fresh_cache, form):
     for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
-        client.post("/admin/login/", {"username": "curator", "password": "wrong"})
+        client.post(form, {"username": "curator", "password": "wrong"})
     right = {"username": "curator", "password": "correct-horse-battery-staple"}
-    assert client.post("/admin/login/", right).status_code == 302
+    assert client.post(form, right).status_code == 302
     client.logout()
-    assert client.post("/admin/login/", {"username": "curator", "password": "x"}).status_code == 200
+    assert client.post(form, {"username": "curator", "password": "x"}).status_code == 200
 
 
 @pytest.mark.django_db
