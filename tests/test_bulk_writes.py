@@ -1,7 +1,7 @@
 """The bulk write path (`registry.services.cases.store_cases`) writes what the ORM would.
 
 On PostgreSQL the services insert cases, children and their history rows with one
-`INSERT ... SELECT FROM UNNEST` per table rather than through model instances, and
+`INSERT ... SELECT FROM UNNEST` per table (`registry.services.bulk_rows`), and
 answer a new case from memory rather than reading it back. These tests hold both
 shortcuts to the slow, obvious paths: the read-back and simple_history's own
 `bulk_history_create`.
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from registry.models import Case, Metastasis, Treatment
 from registry.services.batch import BatchItem, case_batch_submit
-from registry.services.cases import write_history
+from registry.services.bulk_rows import insert_history
 from registry.synthetic import generate_cases
 from tests.api_helpers import client_for
 from tests.factories import founding_payload
@@ -77,7 +77,7 @@ def test_bulk_history_rows_equal_simple_historys_own(
     )
     expected = _history_values(model, rows)
     model.history.all().delete()
-    write_history(model, rows, history_type, curator, now, reason=reason)
+    insert_history(model, rows, history_type, curator, now, reason=reason)
 
     assert _history_values(model, rows) == expected
     assert set(model.history.values_list("history_date", flat=True)) == {now}

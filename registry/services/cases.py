@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from registry.deidentification import find_identifier
 from registry.edits import check_case, derive_case_values
 from registry.models import Case, Institution, Metastasis, ReviewStatus, Treatment, User
+from registry.services.bulk_rows import create_with_history, insert_history, update_rows
 from registry.services.case_payload import CASE_FIELDS, CodedPayload, build_case, case_payload
 from registry.vocabularies import VocabularySnapshot, current_vocabularies
 
@@ -281,48 +281,15 @@ def store_cases(*, new: list[Case], changed: list[Case], actor: User | None) -> 
     """
     now = timezone.now()
     if new:
-        _create_with_history(new, Case, actor, now)
+        create_with_history(Case, new, actor, now)
     if changed:
         for case in changed:
             case.updated_at = now
-        _update_rows(changed, _UPDATED_FIELDS)
+        update_rows(Case, changed, _UPDATED_FIELDS)
         # As simple_history's bulk_history_create(update=True): reason "".
-        write_history(Case, changed, "~", actor, now, reason="")
+        insert_history(Case, changed, "~", actor, now, reason="")
         _delete_children(changed, actor, now)
     _insert_children([*new, *changed], actor, now)
-
-
-def _update_rows(cases: list[Case], attnames: list[str]) -> None:
-    """Update many cases in one statement.
-
-    Django's bulk_update builds a CASE WHEN per field and row, which costs seconds of
-    Python for a thousand cases; on PostgreSQL an UPDATE ... FROM (VALUES ...) does not.
-    """
-    if connection.vendor != "postgresql":
-        Case.objects.bulk_update(cases, attnames)
-        return
-    fields = [Case._meta.get_field(attname) for attname in attnames]
-    quote = connection.ops.quote_name
-    table = quote(Case._meta.db_table)
-    columns = [quote(field.column) for field in fields]
-    assignments = ", ".join(
-        f"{column} = v.{column}::{field.db_type(connection)}"
-        for column, field in zip(columns, fields, strict=True)
-    )
-    row = f"({', '.join(['%s'] * (len(fields) + 1))})"
-    params = []
-    for case in cases:
-        params.append(case.pk)
-        params += [
-            field.get_db_prep_save(getattr(case, field.attname), connection) for field in fields
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} "
-            f"FROM (VALUES {', '.join([row] * len(cases))}) AS v(id, {', '.join(columns)}) "
-            f"WHERE {table}.id = v.id",
-            params,
-        )
 
 
 def _insert_children(cases: list[Case], actor: User | None, now) -> None:
@@ -336,138 +303,12 @@ def _insert_children(cases: list[Case], actor: User | None, now) -> None:
         metastases += case_metastases
         treatments += case_treatments
     if metastases:
-        _create_with_history(metastases, Metastasis, actor, now)
+        create_with_history(Metastasis, metastases, actor, now)
     for treatment in treatments:
         if treatment.metastasis is not None:
             treatment.metastasis_id = treatment.metastasis.pk
     if treatments:
-        _create_with_history(treatments, Treatment, actor, now)
-
-
-def _create_with_history(rows: list, model, actor: User | None, now) -> None:
-    """Insert the rows (ids come back) and their '+' history rows.
-
-    What simple_history's bulk_create_with_history writes on PostgreSQL (change
-    reason None), without a historical instance per row.
-    """
-    if connection.vendor != "postgresql":  # no ids back from bulk_create (SQLite, dev)
-        bulk_create_with_history(rows, model, default_user=actor, default_date=now)
-        return
-    with transaction.atomic(savepoint=False):
-        _insert_rows(model, rows, now)
-        write_history(model, rows, "+", actor, now, reason=None)
-
-
-def _insert_rows(model, rows: list, now) -> None:
-    """`bulk_create(rows)` on PostgreSQL, minus the per-value work of its compiler.
-
-    The same statement shape (INSERT ... SELECT FROM UNNEST ... RETURNING id), the
-    ids set on the rows in order, and the rows marked as saved; automatic
-    timestamps take `now`, the time of their history rows.
-    """
-    quote = connection.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    columns, arrays, types = [], [], []
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            for row in rows:
-                setattr(row, field.attname, now)
-        attname = field.attname
-        columns.append(quote(field.column))
-        types.append(field.db_type(connection))
-        if field.get_internal_type() in _PLAIN_COLUMNS:
-            arrays.append([getattr(row, attname) for row in rows])
-        else:
-            arrays.append(
-                [field.get_db_prep_save(getattr(row, attname), connection) for row in rows]
-            )
-    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
-            f"SELECT * FROM UNNEST({unnest}) RETURNING {quote(model._meta.pk.column)}",
-            arrays,
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk = pk
-        row._state.adding = False
-        row._state.db = connection.alias
-
-
-# Field types whose Python values psycopg adapts as they are (the others, JSON
-# above all, go through get_db_prep_save).
-_PLAIN_COLUMNS = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "BigIntegerField",
-        "CharField",
-        "DateTimeField",
-        "ForeignKey",
-        "IntegerField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "SmallIntegerField",
-        "TextField",
-        "UUIDField",
-    }
-)
-
-
-def write_history(
-    model, rows: list, history_type: str, actor: User | None, now, reason: str | None
-) -> None:
-    """History rows for `rows` as simple_history's bulk_history_create makes them.
-
-    The same values (tracked fields, date, user, reason, type), written by one
-    INSERT ... SELECT FROM UNNEST of a column array per field: building a
-    historical model instance per row costs more than the SQL itself.
-    """
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.history.bulk_history_create(
-            rows,
-            update=history_type == "~",
-            default_user=actor,
-            default_date=now,
-            default_change_reason=reason,
-        )
-        return
-    history = model.history.model
-    by_attname = {field.attname: field for field in history._meta.concrete_fields}
-    quote = connection.ops.quote_name
-    columns, arrays, types = [], [], []
-    for tracked in history.tracked_fields:
-        field = by_attname[tracked.attname]
-        columns.append(quote(field.column))
-        types.append(field.db_type(connection))
-        attname = tracked.attname
-        if field.get_internal_type() in _PLAIN_COLUMNS:
-            # Validated values of these types are what the database takes as they are.
-            arrays.append([getattr(row, attname) for row in rows])
-        else:
-            arrays.append(
-                [field.get_db_prep_save(getattr(row, attname), connection) for row in rows]
-            )
-    users = []
-    for row in rows:
-        # bulk_history_create: the row's _history_user, else the actor, else simple_history's
-        # default (the request's user).
-        user = getattr(row, "_history_user", actor or history.get_default_history_user(row))
-        users.append(getattr(user, "pk", None))
-    columns += [quote(name) for name in ("history_user_id", "history_date")]
-    columns += [quote(name) for name in ("history_change_reason", "history_type")]
-    arrays.append(users)
-    types.append(by_attname["history_user_id"].db_type(connection))
-    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(columns)}) "
-            f"SELECT *, %s::timestamptz, %s::varchar, %s::varchar FROM UNNEST({unnest})",
-            [now, reason, history_type, *arrays],
-        )
+        create_with_history(Treatment, treatments, actor, now)
 
 
 def _delete_children(cases: list[Case], actor: User | None, now) -> None:
@@ -477,21 +318,7 @@ def _delete_children(cases: list[Case], actor: User | None, now) -> None:
     for model, rows in ((Treatment, treatments), (Metastasis, metastases)):
         if not rows:
             continue
-        history = model.history.model
-        history.objects.bulk_create(
-            [
-                history(
-                    history_date=now,
-                    history_user=actor,
-                    history_type="-",
-                    **{
-                        field.attname: getattr(row, field.attname)
-                        for field in history.tracked_fields
-                    },
-                )
-                for row in rows
-            ]
-        )
+        insert_history(model, rows, "-", actor, now, reason=None)
         # One statement, without Django's per-row delete signals: the history is written above.
         table = connection.ops.quote_name(model._meta.db_table)
         case_ids = sorted({row.case_id for row in rows})
