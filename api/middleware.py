@@ -57,7 +57,8 @@ class RequestBodyGuardMiddleware:
                 body = request.body
             except RequestDataTooBig:
                 return _too_large(limit)
-            if _LONE_SURROGATE.search(body):
+            # The regex scans the whole body; only a body with a surrogate escape needs it.
+            if (b"\\ud" in body or b"\\uD" in body) and _LONE_SURROGATE.search(body):
                 # Not text in any encoding: PostgreSQL and UTF-8 hashing would fail on it.
                 return problem_response(
                     400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", "invalid"
