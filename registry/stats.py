@@ -22,9 +22,10 @@ How cases are counted:
 
 Each table is one SQL GROUP BY over the selected cases, joined to their
 metastases (and to the topography table for categories and groups) when a site
-is involved. Per-site counts, the analysts' main question, read on PostgreSQL
-the table that holds that join already made (`registry.models.counted`), with
-their exact total from the same scan. Sums over a case attribute, which
+is involved. Per-site counts, the analysts' main question, and tables of a site
+dimension by a case attribute read on PostgreSQL the table that holds that join
+already made (`registry.models.counted`); per-site counts get their exact total
+from the same scan. Sums over a case attribute, which
 partitions the cases (age bands from ages, the margins of a cross-table over
 one), are added up rather than counted again.
 """
@@ -50,7 +51,7 @@ from django.db.models import (
     QuerySet,
 )
 
-from registry.models import Case, Metastasis, Sex, User
+from registry.models import Case, CountedMetastasis, Metastasis, Sex, User
 from registry.selectors import CountedSelection
 from registry.suppression import suppress_line, suppress_table
 from registry.vocabularies import current_vocabularies
@@ -317,7 +318,7 @@ def crosstab(
 ) -> CrossTable:
     """Cases per pair of values, with row totals, column totals and the grand total."""
     cells: dict[tuple[str, str], int] = defaultdict(int)
-    for (row_raw, col_raw), n in _grouped(selection.cases(), [rows, cols]):
+    for (row_raw, col_raw), n in _grouped(selection, [rows, cols]):
         cells[_key(rows, row_raw, bands), _key(cols, col_raw, bands)] += n
     # A margin is the sum across a case attribute (it partitions the cases);
     # across sites it is counted, since a case can have metastases at several.
@@ -356,7 +357,7 @@ def _one_way(
         by_key, (selected, _) = _site_counts(selection, dimension)
         return {key: n_cases for key, (n_cases, _) in by_key.items()}, selected
     counts: dict[str, int] = defaultdict(int)
-    for (raw,), n in _grouped(selection.cases(), [dimension]):
+    for (raw,), n in _grouped(selection, [dimension]):
         counts[_key(dimension, raw, bands)] += n
     return counts, sum(counts.values())
 
@@ -441,11 +442,39 @@ def _site_counts_portable(
     return by_key, (totals["n_cases"], totals["n_metastases"])
 
 
-def _grouped(cases: QuerySet[Case], dimensions: list[Dimension]) -> Iterable[tuple[tuple, int]]:
+def _grouped(
+    selection: CountedSelection, dimensions: list[Dimension]
+) -> Iterable[tuple[tuple, int]]:
     """One GROUP BY: (values, cases) for each combination of values.
 
-    A site dimension joins the metastases (a second site dimension joins them a
-    second time, so that its values may come from another metastasis of the case).
+    With exactly one site dimension, from the counted metastases where they serve
+    (one table, no join); otherwise from the cases, joined to their metastases.
+    """
+    one_site = sum(dimension.per_metastasis for dimension in dimensions) == 1
+    counted = selection.counted_metastases() if one_site else None
+    if counted is not None:
+        return _grouped_counted(counted, dimensions)
+    return _grouped_joined(selection.cases(), dimensions)
+
+
+def _grouped_counted(
+    counted: QuerySet[CountedMetastasis], dimensions: list[Dimension]
+) -> Iterable[tuple[tuple, int]]:
+    """The GROUP BY over counted metastases, which hold the case columns under their names."""
+    columns = {f"k{index}": F(_FIELD[dimension]) for index, dimension in enumerate(dimensions)}
+    names = list(columns)
+    grouped = counted.order_by().values(**columns).annotate(n_cases=Count("case_id", distinct=True))
+    for values in grouped:
+        yield tuple(values[name] for name in names), values["n_cases"]
+
+
+def _grouped_joined(
+    cases: QuerySet[Case], dimensions: list[Dimension]
+) -> Iterable[tuple[tuple, int]]:
+    """The GROUP BY over cases; a site dimension joins the metastases.
+
+    A second site dimension joins them a second time, so that its values may come
+    from another metastasis of the case.
     """
     rows = cases.order_by()
     relations = iter(["metastases", "co_metastases"])

@@ -743,6 +743,10 @@ def test_the_portable_and_joined_paths_count_what_the_counted_metastases_count(
         counted = stats._site_counts(selection, dimension)
         assert stats._site_counts_portable(cases, dimension) == counted
         assert stats._site_counts_joined(cases, dimension) == counted
+        for other in (Dimension.SUBTYPE, Dimension.PRIMARY_GROUP, Dimension.AGE_BAND):
+            pair = [dimension, other]
+            by_counted = sorted(stats._grouped_counted(selection.counted_metastases(), pair))
+            assert by_counted == sorted(stats._grouped_joined(cases, pair))
     timed = Metastasis.objects.filter(months_from_primary__isnull=False)
     grouped, overall = stats._interval_statistics_portable(timed, stats._FIELD[dimension])
     exact = stats.intervals(selection=CountedSelection(curator, CaseFilters()), group_by=level)
