@@ -292,9 +292,14 @@ def _tidy_up(loaded: bool) -> None:
     if not loaded:
         return
     tables = ", ".join(
-        f"registry_{name}{table}"
-        for name in ("", "historical")
-        for table in ("case", "metastasis", "treatment")
+        [
+            *(
+                f"registry_{name}{table}"
+                for name in ("", "historical")
+                for table in ("case", "metastasis", "treatment")
+            ),
+            "registry_countedmetastasis",  # filled by the triggers, read by every count
+        ]
     )
     with connection.cursor() as cursor:
         if connection.in_atomic_block:  # a test's transaction: VACUUM cannot run there
