@@ -25,9 +25,9 @@ metastases (and to the topography table for categories and groups) when a site
 is involved. Per-site counts, the analysts' main question, and tables of a site
 dimension by a case attribute read on PostgreSQL the table that holds that join
 already made (`registry.models.counted`); per-site counts get their exact total
-from the same scan. Sums over a case attribute, which
-partitions the cases (age bands from ages, the margins of a cross-table over
-one), are added up rather than counted again.
+from the same scan. Sums over a case attribute, which partitions the cases (age
+bands from ages, the margins of a cross-table over one), are added up rather
+than counted again.
 """
 
 import enum
