@@ -1,7 +1,7 @@
 """`/dashboard/`: the analyst dashboard, a page over the `/api/v1/stats/` endpoints.
 
 The page holds no numbers of its own: its script reads the statistics API with
-the session cookie, so suppression and permissions are the API's, applied once.
+the session cookie, so protection and permissions are the API's, applied once.
 """
 
 from django.contrib.auth.views import redirect_to_login
@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from api.permissions import CanReadStatistics
+from registry import access
 from registry.models import ReviewStatus, Sex, Subtype
 
 
@@ -26,5 +27,8 @@ def dashboard(request):
             "sexes": Sex.choices,
             # Analysts count verified cases only; the API refuses any other status.
             "statuses": ReviewStatus.choices if request.user.is_curator else None,
+            # The published data dictionary: ages in bands, years in periods.
+            "age_bands": list(access.PUBLISHED_AGE_BANDS),
+            "periods": access.published_periods(),
         },
     )

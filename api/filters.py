@@ -6,6 +6,7 @@ Each list-valued filter takes one value or several separated by commas
 
 from rest_framework import serializers
 
+from registry.access import PUBLISHED_AGE_BANDS, period_range
 from registry.models import ReviewStatus, Sex, Source
 from registry.selectors import CaseFilters
 
@@ -62,6 +63,25 @@ class CaseFilterParams(serializers.Serializer):
     q = serializers.CharField(
         required=False, max_length=200, help_text="Search: local id, UUID, site code, text"
     )
+    age_band = CodeListField(
+        choices=list(PUBLISHED_AGE_BANDS),
+        help_text="Published age band(s) at diagnosis, e.g. 50-59 or 50-69 (the way analysts "
+        "select ages)",
+    )
+    period = CodeListField(
+        help_text="Year(s) of primary diagnosis or five-year period(s), e.g. 2019 or 2015-2019 "
+        "(the way analysts select years)"
+    )
+
+    def validate_period(self, value):
+        for text in value:
+            try:
+                period_range(text)
+            except ValueError:
+                raise serializers.ValidationError(
+                    f"'{text}' is not a year (2019) or a five-year period (2015-2019)."
+                ) from None
+        return value
 
     def validate(self, attrs):
         for low, high in (("age_min", "age_max"), ("year_min", "year_max")):

@@ -2,6 +2,7 @@
 
 from rest_framework import permissions
 
+from registry.access import can_read_statistics
 from registry.models import Role
 
 
@@ -49,7 +50,4 @@ class CanReadStatistics(permissions.BasePermission):
     message = "Statistics are for analysts and curators; hospital systems read their own cases."
 
     def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return user.is_curator or user.role == Role.ANALYST
+        return can_read_statistics(request.user)

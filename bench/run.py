@@ -370,12 +370,16 @@ class Bench:
         curator, _ = User.objects.get_or_create(
             username="bench-curator", defaults={"role": Role.CURATOR}
         )
+        analyst, _ = User.objects.get_or_create(
+            username="bench-analyst", defaults={"role": Role.ANALYST}
+        )
         submitter, _ = User.objects.get_or_create(
             username="bench-submitter",
             defaults={"role": Role.SUBMITTER, "institution": self.institution},
         )
         self.curator_token = token_issue(user=curator, name="bench", valid_days=1)[1]
         self.submitter_token = token_issue(user=submitter, name="bench", valid_days=1)[1]
+        self.analyst_token = token_issue(user=analyst, name="bench", valid_days=1)[1]
         self.server = Gunicorn(os.environ.copy(), WORKERS, timeout=600)
         self.base = self.server.start()
 
@@ -394,7 +398,8 @@ class Bench:
 
     def run(self) -> list[Figure]:
         figures = []
-        for measure in (self.stats, self.ingest, self.single_post, self.list_pages):
+        measures = (self.stats, self.analyst_stats, self.ingest, self.single_post, self.list_pages)
+        for measure in measures:
             say(f"bench: {self.size:,} cases: {measure.__name__.replace('_', ' ')}")
             figures += measure()
         return figures
@@ -402,6 +407,15 @@ class Bench:
     # ------------------------------------------------------------ 1. statistics
 
     # (label, query parameters, the same selection as SQL on registry_case c)
+    # Analysts ask the same in the published dictionary's words (age bands, periods).
+    ANALYST_PARAMS = {
+        "breast primaries, verified": {"primary_category": "C50"},
+        "women 50-69, diagnosed 2015+": {
+            "sex": "female",
+            "age_band": "50-69",
+            "period": "2015-2019,2020-2024,2025-2029",
+        },
+    }
     STATS_FILTERS = (
         ("all cases", {}, ""),
         (
@@ -478,6 +492,76 @@ class Bench:
                 )
                 if not same:
                     say(f"bench: stats counts differ for {label}: {diff(api_counts, sql_counts)}")
+        return figures
+
+    def analyst_stats(self) -> list[Figure]:
+        """An analyst's per-site counts: time next to a curator's, and their error.
+
+        The error is that of every published count of cases and metastases against
+        the raw SQL count of the same verified cases (cells of at least 11 cases).
+        """
+        import httpx
+        from django.db import connection
+
+        figures = []
+        clients = {
+            role: httpx.Client(
+                base_url=self.base, headers={"Authorization": f"Bearer {token}"}, timeout=300
+            )
+            for role, token in (("analyst", self.analyst_token), ("curator", self.curator_token))
+        }
+        for label, params, where in self.STATS_FILTERS:
+            analyst_params = self.ANALYST_PARAMS.get(label, params)
+            verified = " AND ".join(filter(None, [where, "c.status = 'verified'"]))
+            times = {"analyst": [], "curator": []}
+            body = None
+            for run in range(self.args.runs + 1):  # the first of each is a warm-up
+                for role, query in (
+                    ("analyst", analyst_params),
+                    ("curator", {**params, "status": "verified"}),
+                ):
+                    started = time.perf_counter()
+                    response = clients[role].get(
+                        "/api/v1/stats/", params={"group_by": "code", **query}
+                    )
+                    elapsed = time.perf_counter() - started
+                    response.raise_for_status()
+                    if run:
+                        times[role].append(elapsed * 1000)
+                    if role == "analyst":
+                        body = response.json()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT m.site_id, count(DISTINCT m.case_id), count(*) "
+                    "FROM registry_metastasis m JOIN registry_case c ON c.id = m.case_id "
+                    f"WHERE {verified} GROUP BY m.site_id"
+                )
+                truth = {site: (cases, lesions) for site, cases, lesions in cursor.fetchall()}
+            errors = [
+                abs(shown - exact)
+                for site, (cases, lesions) in site_counts_from(body).items()
+                for shown, exact in zip((cases, lesions), truth.get(site, (0, 0)), strict=True)
+            ]
+            note = (
+                f"error on {len(errors)} published counts: mean {statistics.mean(errors):.2f}, "
+                f"max {max(errors)}"
+                if errors
+                else "nothing published"
+            )
+            figures.append(
+                Figure(
+                    f"stats analyst ÷ curator: {label}",
+                    self.size,
+                    "ms",
+                    times["analyst"],
+                    times["curator"],
+                    "curator",
+                    "≤ 1.5",
+                    note=note,
+                )
+            )
+        for client in clients.values():
+            client.close()
         return figures
 
     # ------------------------------------------------------------ 2. batch ingest

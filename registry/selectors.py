@@ -5,21 +5,21 @@ The case list and the statistics take the same filters through
 """
 
 import contextlib
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
 from django.db import connections, router
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from registry.models import (
-    Case,
-    CountedMetastasis,
-    Metastasis,
-    ReviewStatus,
-    Role,
-    Treatment,
-    User,
+from registry.access import (
+    age_band_range,
+    counted_by,
+    period_range,
+    ranges_condition,
+    visible_cases,
 )
+from registry.models import Case, CountedMetastasis, Metastasis, Treatment, User
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,21 @@ class CaseFilters:
     source: tuple[str, ...] | None = None
     institution: tuple[str, ...] | None = None
     q: str | None = None
+    age_band: tuple[str, ...] | None = None  # published bands (registry.access), e.g. 50-59
+    period: tuple[str, ...] | None = None  # single years or five-year periods, e.g. 2015-2019
 
 
-def visible_cases(user: User) -> QuerySet[Case]:
-    """Deny by default: curators see every case, submitters their institution's, others none."""
-    if user.is_curator:
-        return Case.objects.all()
-    if user.role == Role.SUBMITTER and user.institution_id is not None:
-        return Case.objects.filter(institution_id=user.institution_id)
-    return Case.objects.none()
-
-
-def counted_by(user: User) -> Q:
-    """Which cases feed a user's statistics: curators all, everyone else verified cases only."""
-    return Q() if user.is_curator else Q(status=ReviewStatus.VERIFIED)
+def given_filters(filters: CaseFilters) -> dict[str, object]:
+    """The filters set (name -> value), for the access policy to check."""
+    return {
+        field.name: value
+        for field in dataclasses.fields(filters)
+        if (value := getattr(filters, field.name)) is not None
+    }
 
 
 def counted_cases(user: User) -> QuerySet[Case]:
-    """Cases that feed statistics: curators all, everyone else verified cases only."""
+    """Cases that feed a user's statistics (`registry.access.counted_by`)."""
     return Case.objects.filter(counted_by(user))
 
 
@@ -102,6 +99,12 @@ def case_conditions(filters: CaseFilters, case: str = "pk") -> Q:
         "institution__code__in": f.institution,
     }
     conditions &= Q(**{lookup: value for lookup, value in exact.items() if value is not None})
+    if f.age_band:
+        bands = tuple(age_band_range(key) for key in f.age_band)
+        conditions &= ranges_condition("age_at_diagnosis", bands)
+    if f.period:
+        periods = tuple(period_range(text) for text in f.period)
+        conditions &= ranges_condition("year_of_diagnosis", periods)
     if f.q:
         if case != "pk":
             raise ValueError("The q search matches case fields that only cases have.")

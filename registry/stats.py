@@ -1,9 +1,11 @@
 """Aggregates for analysts: counts per site and per case attribute, cross-tables, intervals.
 
 Every function takes the selection to count (`CountedSelection`: the cases the
-user may count, under the filters) and returns exact numbers;
-`suppressed(threshold)` on a result applies `registry.suppression` for everyone
-but curators (`min_cell_count_for(user)`).
+user may count, under the filters) and returns exact numbers, each count with
+the sum of its cases' record keys when the user is not a curator;
+`protected(access)` on a result then turns them into what that user may see
+(`registry.access`, `registry.disclosure`). Intervals are protected as they are
+computed, since their quartiles come from perturbed counts.
 
 How cases are counted:
 - Filters select cases; a selected case brings all its metastases, so
@@ -18,7 +20,7 @@ How cases are counted:
   counts cases with metastases in both groups.
 - Missing values (no subtype, age or year) are counted as "unknown".
 - Rows are ordered by key, never by count: an order by count would rank the
-  suppressed cells.
+  hidden cells.
 
 Each table is one SQL GROUP BY over the selected cases, joined to their
 metastases (and to the topography table for categories and groups) when a site
@@ -35,29 +37,42 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Aggregate,
     Count,
+    Exists,
     F,
-    FilteredRelation,
     FloatField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Sum,
+    Value,
+    When,
 )
+from django.db.models import Case as DjangoCase
 
-from registry.models import Case, CountedMetastasis, Metastasis, Sex, User
+from registry.access import (
+    AGE_BAND_SCHEMES,
+    DEFAULT_AGE_BAND_SCHEME,
+    StatisticsAccess,
+    age_band_keys,
+    period_of,
+    statistics_access,
+)
+from registry.disclosure import HISTOGRAM, METASTASES, SYNCHRONOUS, Tally, perturb_any, publish
+from registry.models import Case, CountedMetastasis, Metastasis, Sex
+from registry.models.case import MAX_AGE
 from registry.selectors import CountedSelection
-from registry.suppression import suppress_line, suppress_table
 from registry.vocabularies import current_vocabularies
 
 UNKNOWN = "unknown"
-MAX_AGE = 90
 
 
 class Dimension(enum.StrEnum):
@@ -74,6 +89,7 @@ class Dimension(enum.StrEnum):
     SEX = "sex"
     AGE_BAND = "age_band"
     YEAR = "year"
+    PERIOD = "period"
 
     @property
     def per_metastasis(self) -> bool:
@@ -100,12 +116,8 @@ _FIELD = {
     Dimension.SEX: "sex",
     Dimension.AGE_BAND: "age_at_diagnosis",
     Dimension.YEAR: "year_of_diagnosis",
+    Dimension.PERIOD: "year_of_diagnosis",
 }
-
-
-def min_cell_count_for(user: User) -> int | None:
-    """The suppression threshold for this user; None (exact counts) for curators."""
-    return None if user.is_curator else settings.REGISTRY_MIN_CELL_COUNT
 
 
 # ---------------------------------------------------------------- age bands
@@ -115,7 +127,7 @@ def min_cell_count_for(user: User) -> int | None:
 class AgeBands:
     """Age bands by their lower bounds, e.g. (0, 40, 50) -> 0-39, 40-49, 50+."""
 
-    lower_bounds: tuple[int, ...] = (0, 40, 50, 60, 70, 80)
+    lower_bounds: tuple[int, ...] = AGE_BAND_SCHEMES[DEFAULT_AGE_BAND_SCHEME]
 
     def __post_init__(self):
         bounds = self.lower_bounds
@@ -125,26 +137,19 @@ class AgeBands:
             raise ValueError(f"Age band bounds increase strictly and stay within 0-{MAX_AGE}.")
 
     def band_keys(self) -> list[str]:
-        return [self._key(i) for i in range(len(self.lower_bounds))]
+        return [key for key, _, _ in age_band_keys(self.lower_bounds)]
 
     def key_for(self, age: int | None) -> str:
         if age is None:
             return UNKNOWN
         index = max(i for i, low in enumerate(self.lower_bounds) if low <= age)
-        return self._key(index)
+        return self.band_keys()[index]
 
     def label(self, key: str) -> str:
         if key.endswith("+"):
             return f"{key[:-1]} years or over"
         low, _, high = key.partition("-")
         return f"{low} to {high} years" if high else f"{low} years"
-
-    def _key(self, index: int) -> str:
-        low = self.lower_bounds[index]
-        if index == len(self.lower_bounds) - 1:
-            return f"{low}+" if low < MAX_AGE else f"{MAX_AGE}+"
-        high = self.lower_bounds[index + 1] - 1
-        return f"{low}-{high}" if high > low else str(low)
 
 
 DEFAULT_AGE_BANDS = AgeBands()
@@ -155,13 +160,38 @@ DEFAULT_AGE_BANDS = AgeBands()
 
 @dataclass(frozen=True)
 class Row:
-    """One value of a dimension and its counts; None with `suppressed` when hidden."""
+    """One value of a dimension and its counts; None with `suppressed` when hidden.
+
+    `key_sum` is the sum of the record keys of the cases counted (the cell key
+    before its modulo); it never leaves the domain.
+    """
 
     key: str
     label: str
     cases: int | None
     metastases: int | None = None
     suppressed: bool = False
+    key_sum: int = 0
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(self.cases or 0, self.key_sum)
+
+    def published(self, access: StatisticsAccess) -> "Row | None":
+        """The row as the user may see it: exact, perturbed, or None when hidden."""
+        if access.exact:
+            return self
+        cases = access.count(self.tally)
+        if cases is None:
+            return None
+        metastases = None
+        if self.metastases is not None:
+            metastases = publish(self.metastases, self.tally.cell_key, access.threshold, METASTASES)
+        return replace(self, cases=cases, metastases=metastases)
+
+
+def _hidden_row(row: Row) -> Row:
+    return replace(row, cases=None, metastases=None, suppressed=True)
 
 
 @dataclass(frozen=True)
@@ -172,23 +202,28 @@ class CountTable:
     rows: tuple[Row, ...]
     total: Row
     bands: AgeBands | None = None
+    hidden: int | None = 0  # numbers hidden; None where telling it would give cells away
 
-    def suppressed(self, threshold: int | None) -> "CountTable":
-        if threshold is None:
+    def protected(self, access: StatisticsAccess) -> "CountTable":
+        """What the user sees: curators everything; analysts the published rows only.
+
+        A row below the threshold is left out rather than shown empty, so that a
+        value with no case and a value with a few look the same.
+        """
+        if access.exact:
             return self
-        hide = suppress_line([row.cases for row in self.rows], self.total.cases, threshold)
-        rows = tuple(_hidden(row, flag) for row, flag in zip(self.rows, hide.cells, strict=True))
-        return replace(self, rows=rows, total=_hidden(self.total, hide.total))
-
-    @property
-    def suppressed_count(self) -> int:
-        return sum(row.suppressed for row in (*self.rows, self.total))
+        total = self.total.published(access)
+        if total is None:
+            return replace(self, rows=(), total=_hidden_row(self.total), hidden=None)
+        rows = tuple(shown for row in self.rows if (shown := row.published(access)) is not None)
+        return replace(self, rows=rows, total=total, hidden=None)
 
 
 @dataclass(frozen=True)
 class Cell:
     cases: int | None
     suppressed: bool = False
+    key_sum: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,32 +237,37 @@ class CrossTable:
     cells: tuple[tuple[Cell, ...], ...]
     total: Row
     bands: AgeBands | None = None
+    hidden: int | None = 0
 
-    def suppressed(self, threshold: int | None) -> "CrossTable":
-        if threshold is None:
+    def protected(self, access: StatisticsAccess) -> "CrossTable":
+        """Analysts: rows and columns whose totals are published, each cell perturbed or hidden.
+
+        A hidden cell may hold no case or a few: empty cells are hidden alike.
+        """
+        if access.exact:
             return self
-        hide = suppress_table(
-            [[cell.cases for cell in row] for row in self.cells],
-            [row.cases for row in self.rows],
-            [col.cases for col in self.columns],
-            self.total.cases,
-            threshold,
-        )
+        total = self.total.published(access)
+        if total is None:
+            return replace(
+                self, rows=(), columns=(), cells=(), total=_hidden_row(self.total), hidden=None
+            )
+        kept_rows = [(i, row.published(access)) for i, row in enumerate(self.rows)]
+        kept_rows = [(i, row) for i, row in kept_rows if row is not None]
+        kept_cols = [(j, col.published(access)) for j, col in enumerate(self.columns)]
+        kept_cols = [(j, col) for j, col in kept_cols if col is not None]
+
+        def cell(source: Cell) -> Cell:
+            cases = access.count(Tally(source.cases or 0, source.key_sum))
+            return Cell(cases, suppressed=cases is None)
+
         return replace(
             self,
-            rows=tuple(map(_hidden, self.rows, hide.row_totals)),
-            columns=tuple(map(_hidden, self.columns, hide.col_totals)),
-            cells=tuple(
-                tuple(map(_hidden_cell, row, flags))
-                for row, flags in zip(self.cells, hide.cells, strict=True)
-            ),
-            total=_hidden(self.total, hide.total),
+            rows=tuple(row for _, row in kept_rows),
+            columns=tuple(col for _, col in kept_cols),
+            cells=tuple(tuple(cell(self.cells[i][j]) for j, _ in kept_cols) for i, _ in kept_rows),
+            total=total,
+            hidden=None,
         )
-
-    @property
-    def suppressed_count(self) -> int:
-        inner = sum(cell.suppressed for row in self.cells for cell in row)
-        return inner + sum(row.suppressed for row in (*self.rows, *self.columns, self.total))
 
 
 @dataclass(frozen=True)
@@ -252,40 +292,15 @@ class IntervalTable:
     dimension: Dimension
     rows: tuple[IntervalRow, ...]
     total: IntervalRow
-
-    def suppressed(self, threshold: int | None) -> "IntervalTable":
-        if threshold is None:
-            return self
-        hide = suppress_line([row.cases for row in self.rows], self.total.cases, threshold)
-        rows = tuple(map(_hidden_interval, self.rows, hide.cells))
-        total = _hidden_interval(self.total, hide.total)
-        return replace(self, rows=rows, total=total)
-
-    @property
-    def suppressed_count(self) -> int:
-        return sum(row.suppressed for row in (*self.rows, self.total))
-
-
-def _hidden(row: Row, flag: bool) -> Row:
-    if not flag:
-        return row
-    return replace(row, cases=None, metastases=None, suppressed=True)
-
-
-def _hidden_cell(cell: Cell, flag: bool) -> Cell:
-    return Cell(None, suppressed=True) if flag else cell
-
-
-def _hidden_interval(row: IntervalRow, flag: bool) -> IntervalRow:
-    if not flag:
-        return row
-    empty = dict.fromkeys(
-        ("cases", "metastases", "median", "q1", "q3", "minimum", "maximum", "share_synchronous")
-    )
-    return replace(row, **empty, suppressed=True)
+    hidden: int | None = 0
 
 
 # ---------------------------------------------------------------- counts
+
+
+def _keyed(selection: CountedSelection) -> bool:
+    """Whether the counts must carry the record keys of their cases (to be protected)."""
+    return not statistics_access(selection.user).exact
 
 
 def site_counts(*, selection: CountedSelection, group_by: str = "site_group") -> CountTable:
@@ -293,8 +308,11 @@ def site_counts(*, selection: CountedSelection, group_by: str = "site_group") ->
     dimension = SITE_LEVELS[group_by]
     by_key, (n_cases, n_metastases) = _site_counts(selection, dimension)
     labels = label_maker(dimension)
-    rows = tuple(Row(key, labels(key), *counts) for key, counts in _ordered(dimension, by_key))
-    total = Row("total", "All sites", n_cases, n_metastases)
+    rows = tuple(
+        Row(key, labels(key), cases.n, metastases, key_sum=cases.key_sum)
+        for key, (cases, metastases) in _ordered(dimension, by_key)
+    )
+    total = Row("total", "All sites", n_cases.n, n_metastases, key_sum=n_cases.key_sum)
     return CountTable(dimension, rows, total)
 
 
@@ -304,9 +322,13 @@ def dimension_counts(
     """Cases per value of one dimension (a case with two sites counts at both)."""
     counts, total = _one_way(selection, dimension, bands)
     labels = label_maker(dimension, bands)
-    rows = tuple(Row(key, labels(key), n) for key, n in _ordered(dimension, counts, bands))
+    rows = tuple(
+        Row(key, labels(key), tally.n, key_sum=tally.key_sum)
+        for key, tally in _ordered(dimension, counts, bands)
+    )
     uses_bands = bands if dimension is Dimension.AGE_BAND else None
-    return CountTable(dimension, rows, Row("total", "All cases", total), bands=uses_bands)
+    total_row = Row("total", "All cases", total.n, key_sum=total.key_sum)
+    return CountTable(dimension, rows, total_row, bands=uses_bands)
 
 
 def crosstab(
@@ -317,9 +339,9 @@ def crosstab(
     bands: AgeBands = DEFAULT_AGE_BANDS,
 ) -> CrossTable:
     """Cases per pair of values, with row totals, column totals and the grand total."""
-    cells: dict[tuple[str, str], int] = defaultdict(int)
-    for (row_raw, col_raw), n in _grouped(selection, [rows, cols]):
-        cells[_key(rows, row_raw, bands), _key(cols, col_raw, bands)] += n
+    cells: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    for (row_raw, col_raw), tally in _grouped(selection, [rows, cols]):
+        cells[_key(rows, row_raw, bands), _key(cols, col_raw, bands)] += tally
     # A margin is the sum across a case attribute (it partitions the cases);
     # across sites it is counted, since a case can have metastases at several.
     if cols.per_metastasis:
@@ -331,49 +353,62 @@ def crosstab(
     else:
         col_totals = _sum_by(cells, 1)
     if not (rows.per_metastasis or cols.per_metastasis):
-        total = sum(row_totals.values())
+        total = sum(row_totals.values(), Tally())
     row_labels, col_labels = label_maker(rows, bands), label_maker(cols, bands)
     row_items = _ordered(rows, row_totals, bands)
     col_items = _ordered(cols, col_totals, bands)
+
+    def cell(pair) -> Cell:
+        tally = cells.get(pair, Tally())
+        return Cell(tally.n, key_sum=tally.key_sum)
+
     return CrossTable(
         rows_dimension=rows,
         cols_dimension=cols,
-        rows=tuple(Row(key, row_labels(key), n) for key, n in row_items),
-        columns=tuple(Row(key, col_labels(key), n) for key, n in col_items),
-        cells=tuple(
-            tuple(Cell(cells.get((row_key, col_key), 0)) for col_key, _ in col_items)
-            for row_key, _ in row_items
-        ),
-        total=Row("total", "All cases", total),
+        rows=tuple(Row(k, row_labels(k), t.n, key_sum=t.key_sum) for k, t in row_items),
+        columns=tuple(Row(k, col_labels(k), t.n, key_sum=t.key_sum) for k, t in col_items),
+        cells=tuple(tuple(cell((r, c)) for c, _ in col_items) for r, _ in row_items),
+        total=Row("total", "All cases", total.n, key_sum=total.key_sum),
         bands=bands if Dimension.AGE_BAND in (rows, cols) else None,
     )
 
 
 def _one_way(
     selection: CountedSelection, dimension: Dimension, bands: AgeBands
-) -> tuple[dict[str, int], int]:
-    """Cases per value of one dimension, and the number of cases selected."""
+) -> tuple[dict[str, Tally], Tally]:
+    """Cases per value of one dimension, and the cases selected."""
     if dimension.per_metastasis:
         by_key, (selected, _) = _site_counts(selection, dimension)
-        return {key: n_cases for key, (n_cases, _) in by_key.items()}, selected
-    counts: dict[str, int] = defaultdict(int)
-    for (raw,), n in _grouped(selection, [dimension]):
-        counts[_key(dimension, raw, bands)] += n
-    return counts, sum(counts.values())
+        return {key: cases for key, (cases, _) in by_key.items()}, selected
+    counts: dict[str, Tally] = defaultdict(Tally)
+    for (raw,), tally in _grouped(selection, [dimension]):
+        counts[_key(dimension, raw, bands)] += tally
+    return counts, sum(counts.values(), Tally())
 
 
 def _site_counts(
     selection: CountedSelection, dimension: Dimension
-) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
-    """{site key: (cases, metastases)} and the totals (cases, metastases).
-
-    From the counted metastases where they serve (PostgreSQL): one scan of one
-    table, no join to the cases. Each case has one `first_of_case` row, so the
-    rows of each key that are first add up to the distinct cases overall.
-    """
+) -> tuple[dict[str, tuple[Tally, int]], tuple[Tally, int]]:
+    """{site key: (cases, metastases)} and the totals (cases selected, metastases)."""
+    if _keyed(selection):
+        return _site_counts_keyed(selection, dimension)
     metastases = selection.counted_metastases()
     if metastases is None:
-        return _site_counts_joined(selection.cases(), dimension)
+        by_key, totals = _site_counts_joined(selection.cases(), dimension)
+    else:
+        by_key, totals = _site_counts_counted(metastases, dimension)
+    exact = {key: (Tally(n_cases), n_metastases) for key, (n_cases, n_metastases) in by_key.items()}
+    return exact, (Tally(totals[0]), totals[1])
+
+
+def _site_counts_counted(
+    metastases: QuerySet[CountedMetastasis], dimension: Dimension
+) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
+    """Exact counts from the counted metastases (PostgreSQL): one scan of one table.
+
+    Each case has one `first_of_case` row, so the rows of each key that are first
+    add up to the distinct cases overall.
+    """
     grouped = (
         metastases.order_by()
         .values(key=F(_FIELD[dimension]))
@@ -391,10 +426,63 @@ def _site_counts(
     return by_key, (n_cases, n_metastases)
 
 
+def _site_counts_keyed(
+    selection: CountedSelection, dimension: Dimension
+) -> tuple[dict[str, tuple[Tally, int]], tuple[Tally, int]]:
+    """Counts with the key sums of their cases: one row per (site, case), then summed.
+
+    A case with two lesions at a site is one (site, case) row, so its record key
+    counts once there, as the cell-key method needs.
+    """
+    counted = selection.counted_metastases()
+    if counted is not None:
+        per_case = counted.order_by().values(key=F(_FIELD[dimension]), cid=F("case_id"))
+        per_case = per_case.annotate(
+            rk=Max("record_key"), n=Count("pk"), first=Count("pk", filter=Q(first_of_case=True))
+        )
+    else:
+        metastases = Metastasis.objects.filter(case__in=selection.cases().order_by().values("pk"))
+        per_case = metastases.order_by().values(key=F(_FIELD[dimension]), cid=F("case_id"))
+        per_case = per_case.annotate(rk=Max("case__record_key"), n=Count("pk"), first=Value(0))
+    statement = (
+        "SELECT key, COUNT(*), SUM(rk), SUM(n), SUM(first), SUM(CASE WHEN first > 0 "
+        "THEN rk ELSE 0 END) FROM ({}) AS per_case GROUP BY key"
+    )
+    by_key: dict[str, tuple[Tally, int]] = {}
+    total, n_metastases = Tally(), 0
+    for key, n_cases, key_sum, n, n_first, first_key_sum in _run_around(per_case, statement):
+        by_key[key] = (Tally(n_cases, key_sum), n)
+        total += Tally(n_first, first_key_sum)
+        n_metastases += n
+    if counted is None:
+        with_metastases = selection.cases().filter(
+            Exists(Metastasis.objects.filter(case=OuterRef("pk")))
+        )
+        sums = with_metastases.aggregate(n=Count("pk"), key_sum=Sum("record_key"))
+        total = Tally(sums["n"], sums["key_sum"] or 0)
+    return by_key, (total, n_metastases)
+
+
+def _run_around(inner: QuerySet, statement: str) -> list[tuple]:
+    """Run `statement` around the SQL of `inner` (its `{}`): the ORM's filters, a second level."""
+    try:
+        sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connections[inner.db].cursor() as cursor:
+        cursor.execute(statement.format(sql), params)
+        return [tuple(map(_whole, row)) for row in cursor.fetchall()]
+
+
+def _whole(value):
+    """PostgreSQL's SUM of integers is numeric; keys and counts are whole numbers."""
+    return int(value) if isinstance(value, Decimal) else value
+
+
 def _site_counts_joined(
     cases: QuerySet[Case], dimension: Dimension
 ) -> tuple[dict[str, tuple[int, int]], tuple[int, int]]:
-    """The same counts from the cases joined to their metastases, in one statement.
+    """Exact counts from the cases joined to their metastases, in one statement.
 
     For selections the counted metastases cannot serve (the `q` search). The ORM
     selects one row per metastasis of the selected cases (a semi-join on their
@@ -406,26 +494,20 @@ def _site_counts_joined(
     if connections[cases.db].vendor != "postgresql":
         return _site_counts_portable(cases, dimension)
     metastases = Metastasis.objects.using(cases.db).filter(case__in=cases.order_by().values("pk"))
-    metastases = metastases.values(key=F(field), case_ref=F("case_id"))
-    try:
-        sql, params = metastases.order_by().query.sql_with_params()
-    except EmptyResultSet:
-        return {}, (0, 0)
+    metastases = metastases.order_by().values(key=F(field), case_ref=F("case_id"))
     # Byte order (COLLATE "C") groups the same codes; it spares the planner an index
     # scan of the whole table in code order, and the sort its locale comparisons.
     statement = (
         "SELECT GROUPING(key), key, COUNT(DISTINCT case_ref), COUNT(*) FROM ("
-        f'SELECT key COLLATE "C" AS key, case_ref FROM ({sql}) AS metastases'
+        'SELECT key COLLATE "C" AS key, case_ref FROM ({}) AS metastases'
         ") AS selected GROUP BY ROLLUP (key)"
     )
     by_key, totals = {}, (0, 0)
-    with connections[metastases.db].cursor() as cursor:
-        cursor.execute(statement, params)
-        for is_total, key, n_cases, n_metastases in cursor.fetchall():
-            if is_total:
-                totals = (n_cases, n_metastases)
-            else:
-                by_key[key] = (n_cases, n_metastases)
+    for is_total, key, n_cases, n_metastases in _run_around(metastases, statement):
+        if is_total:
+            totals = (n_cases, n_metastases)
+        else:
+            by_key[key] = (n_cases, n_metastases)
     return by_key, totals
 
 
@@ -444,62 +526,111 @@ def _site_counts_portable(
 
 def _grouped(
     selection: CountedSelection, dimensions: list[Dimension]
-) -> Iterable[tuple[tuple, int]]:
-    """One GROUP BY: (values, cases) for each combination of values.
+) -> Iterable[tuple[tuple, Tally]]:
+    """(values, cases) for each combination of values; cases with their key sum when keyed.
 
     With exactly one site dimension, from the counted metastases where they serve
-    (one table, no join); otherwise from the cases, joined to their metastases.
+    (one table, no join); with two, from (case, site) pairs; otherwise from the cases.
     """
-    one_site = sum(dimension.per_metastasis for dimension in dimensions) == 1
-    counted = selection.counted_metastases() if one_site else None
+    keyed = _keyed(selection)
+    n_sites = sum(dimension.per_metastasis for dimension in dimensions)
+    if n_sites == 2:
+        return _grouped_site_pairs(selection.cases(), dimensions)
+    counted = selection.counted_metastases() if n_sites == 1 else None
     if counted is not None:
-        return _grouped_counted(counted, dimensions)
-    return _grouped_joined(selection.cases(), dimensions)
+        return _grouped_counted(counted, dimensions, keyed)
+    return _grouped_joined(selection.cases(), dimensions, keyed)
+
+
+def _columns(dimensions: list[Dimension], prefix: str = "") -> dict[str, F]:
+    return {f"k{index}": F(prefix + _FIELD[dim]) for index, dim in enumerate(dimensions)}
+
+
+def _per_case_sums(per_case: QuerySet, names: list[str]) -> Iterable[tuple[tuple, Tally]]:
+    """Sum rows of (values..., case, record key) into (values, cases and their key sum)."""
+    keys = ", ".join(names)
+    statement = f"SELECT {keys}, COUNT(*), SUM(rk) FROM ({{}}) AS per_case GROUP BY {keys}"
+    width = len(names)
+    for row in _run_around(per_case, statement):
+        yield tuple(row[:width]), Tally(row[width], row[width + 1] or 0)
 
 
 def _grouped_counted(
-    counted: QuerySet[CountedMetastasis], dimensions: list[Dimension]
-) -> Iterable[tuple[tuple, int]]:
+    counted: QuerySet[CountedMetastasis], dimensions: list[Dimension], keyed: bool
+) -> Iterable[tuple[tuple, Tally]]:
     """The GROUP BY over counted metastases, which hold the case columns under their names."""
-    columns = {f"k{index}": F(_FIELD[dimension]) for index, dimension in enumerate(dimensions)}
+    columns = _columns(dimensions)
     names = list(columns)
+    if keyed:
+        per_case = counted.order_by().values(**columns, cid=F("case_id"))
+        return _per_case_sums(per_case.annotate(rk=Max("record_key")), names)
     grouped = counted.order_by().values(**columns).annotate(n_cases=Count("case_id", distinct=True))
-    for values in grouped:
-        yield tuple(values[name] for name in names), values["n_cases"]
+    return ((tuple(v[name] for name in names), Tally(v["n_cases"])) for v in grouped)
 
 
 def _grouped_joined(
-    cases: QuerySet[Case], dimensions: list[Dimension]
-) -> Iterable[tuple[tuple, int]]:
-    """The GROUP BY over cases; a site dimension joins the metastases.
-
-    A second site dimension joins them a second time, so that its values may come
-    from another metastasis of the case.
-    """
+    cases: QuerySet[Case], dimensions: list[Dimension], keyed: bool
+) -> Iterable[tuple[tuple, Tally]]:
+    """The GROUP BY over cases; one site dimension joins the metastases."""
     rows = cases.order_by()
-    relations = iter(["metastases", "co_metastases"])
-    columns = {}
-    distinct = False
+    columns, per_metastasis = {}, False
     for index, dimension in enumerate(dimensions):
         path = _FIELD[dimension]
         if dimension.per_metastasis:
-            relation = next(relations)
-            if relation != "metastases":
-                rows = rows.alias(**{relation: FilteredRelation("metastases")})
-            # Filtering on the relation first makes its join an inner one.
-            rows = rows.filter(**{f"{relation}__isnull": False})
-            path = f"{relation}__{path}"
-            distinct = True
+            rows = rows.filter(metastases__isnull=False)  # an inner join
+            path, per_metastasis = f"metastases__{path}", True
         columns[f"k{index}"] = F(path)
     names = list(columns)
-    for values in rows.values(**columns).annotate(n_cases=Count("pk", distinct=distinct)):
-        yield tuple(values[name] for name in names), values["n_cases"]
+    if per_metastasis:
+        if keyed:
+            per_case = rows.values(**columns, cid=F("pk")).annotate(rk=Max("record_key"))
+            return _per_case_sums(per_case, names)
+        grouped = rows.values(**columns).annotate(n=Count("pk", distinct=True))
+    else:
+        grouped = rows.values(**columns).annotate(n=Count("pk"), key_sum=Sum("record_key"))
+    return (
+        (tuple(v[name] for name in names), Tally(v["n"], (v.get("key_sum") or 0) if keyed else 0))
+        for v in grouped
+    )
 
 
-def _sum_by(cells: dict[tuple[str, str], int], axis: int) -> dict[str, int]:
-    sums: dict[str, int] = defaultdict(int)
-    for pair, n in cells.items():
-        sums[pair[axis]] += n
+def _grouped_site_pairs(
+    cases: QuerySet[Case], dimensions: list[Dimension]
+) -> Iterable[tuple[tuple, Tally]]:
+    """Two site dimensions: the (case, value) pairs of each, joined on the case.
+
+    Joining metastases to metastases grows with the square of a case's lesions;
+    the distinct (case, value) pairs of each dimension are few, whatever the lesions.
+    """
+    selected = cases.order_by().values("pk")
+    pairs = [
+        Metastasis.objects.filter(case__in=selected)
+        .order_by()
+        .values(cid=F("case_id"), value=F(_FIELD[dimension]))
+        .distinct()
+        for dimension in dimensions
+    ]
+    try:
+        (rows_sql, rows_params), (cols_sql, cols_params) = (
+            pair.query.sql_with_params() for pair in pairs
+        )
+    except EmptyResultSet:
+        return []
+    statement = (
+        f"SELECT r.value, c.value, COUNT(*), SUM(k.record_key) FROM ({rows_sql}) AS r "
+        f"JOIN ({cols_sql}) AS c ON c.cid = r.cid "
+        f"JOIN {Case._meta.db_table} AS k ON k.id = r.cid GROUP BY r.value, c.value"
+    )
+    with connections[cases.db].cursor() as cursor:
+        cursor.execute(statement, (*rows_params, *cols_params))
+        found = cursor.fetchall()
+    return [((row, col), Tally(n, _whole(key_sum or 0))) for row, col, n, key_sum in found]
+
+
+def _sum_by(cells: dict[tuple[str, str], Tally], axis: int) -> dict[str, Tally]:
+    sums: dict[str, Tally] = defaultdict(Tally)
+    for pair, tally in cells.items():
+        sums[pair[axis]] += tally
     return sums
 
 
@@ -530,13 +661,35 @@ _INTERVAL_STATISTICS = {
     "synchronous": Count("id", filter=Q(months_from_primary=0)),
 }
 
+# Months from primary diagnosis, in the bins whose perturbed counts give analysts
+# their quartiles: (first month, last month), None for no end.
+INTERVAL_BINS: tuple[tuple[int, int | None], ...] = (
+    (0, 0),
+    (1, 3),
+    (4, 6),
+    (7, 12),
+    (13, 24),
+    (25, 36),
+    (37, 60),
+    (61, 120),
+    (121, None),
+)
+
 
 def intervals(*, selection: CountedSelection, group_by: str = "site_group") -> IntervalTable:
-    """Months from primary diagnosis to metastasis per site: n, quartiles, range, share at 0."""
+    """Months from primary diagnosis to metastasis per site: n, quartiles, range, share at 0.
+
+    Exact for curators. For analysts every figure comes from perturbed counts:
+    n and the synchronous share from the cases' cell keys, the quartiles from a
+    histogram of perturbed counts in `INTERVAL_BINS`; no minimum or maximum.
+    """
     dimension = SITE_LEVELS[group_by]
     timed = Metastasis.objects.filter(
         case__in=selection.cases().order_by().values("pk"), months_from_primary__isnull=False
     ).order_by()
+    access = statistics_access(selection.user)
+    if not access.exact:
+        return _protected_intervals(timed, dimension, access)
     labels = label_maker(dimension)
     if connections[timed.db].vendor == "postgresql":
         grouped = {
@@ -604,12 +757,104 @@ def _interval_row(key: str, label: str, values: dict) -> IntervalRow:
     )
 
 
+def _interval_bin() -> DjangoCase:
+    """The index of a metastasis's bin in INTERVAL_BINS, in SQL."""
+    whens = [
+        When(months_from_primary__lte=last, then=Value(index))
+        for index, (_, last) in enumerate(INTERVAL_BINS)
+        if last is not None
+    ]
+    return DjangoCase(*whens, default=Value(len(INTERVAL_BINS) - 1))
+
+
+def _protected_intervals(
+    timed: QuerySet[Metastasis], dimension: Dimension, access: StatisticsAccess
+) -> IntervalTable:
+    """The analysts' intervals: per (value, case) rows summed, every figure from tallies."""
+    per_case = {
+        "rk": Max("case__record_key"),
+        "n": Count("pk"),
+        "sync": Count("pk", filter=Q(months_from_primary=0)),
+    }
+    totals_sql = "SELECT {keys} COUNT(*), SUM(rk), SUM(n), SUM(sync) FROM ({{}}) AS t {group}"
+    field = F(_FIELD[dimension])
+    tallies: dict[str | None, tuple[Tally, int, int]] = {}
+    for key_columns, keys, group in ((dict(key=field), "key,", "GROUP BY key"), ({}, "", "")):
+        inner = timed.values(**key_columns, cid=F("case_id")).annotate(**per_case)
+        for row in _run_around(inner, totals_sql.format(keys=keys, group=group)):
+            key = row[0] if key_columns else None
+            n_cases, key_sum, n, sync = row[-4:]
+            tallies[key] = (Tally(n_cases, key_sum or 0), n or 0, sync or 0)
+    histograms: dict[str | None, list[int]] = defaultdict(lambda: [0] * len(INTERVAL_BINS))
+    bin_sql = "SELECT {keys} bin, COUNT(*), SUM(rk), SUM(n) FROM ({{}}) AS t GROUP BY {keys} bin"
+    for key_columns, keys in ((dict(key=field), "key,"), ({}, "")):
+        inner = timed.values(**key_columns, bin=_interval_bin(), cid=F("case_id"))
+        inner = inner.annotate(rk=Max("case__record_key"), n=Count("pk"))
+        for row in _run_around(inner, bin_sql.format(keys=keys)):
+            key = row[0] if key_columns else None
+            index, n_cases, key_sum, n = row[-4:]
+            cell_key = Tally(n_cases, key_sum or 0).cell_key
+            histograms[key][index] = perturb_any(n, cell_key, HISTOGRAM)
+
+    def row(key: str, label: str) -> IntervalRow | None:
+        cases, n, sync = tallies.get(key if key != "total" else None, (Tally(), 0, 0))
+        published = access.count(cases)
+        if published is None:
+            return None
+        metastases = publish(n, cases.cell_key, access.threshold, METASTASES)
+        synchronous = publish(sync, cases.cell_key, access.threshold, SYNCHRONOUS)
+        counts = histograms[key if key != "total" else None]
+        return IntervalRow(
+            key=key,
+            label=label,
+            cases=published,
+            metastases=metastases,
+            median=histogram_quantile(counts, 0.5),
+            q1=histogram_quantile(counts, 0.25),
+            q3=histogram_quantile(counts, 0.75),
+            minimum=None,
+            maximum=None,
+            share_synchronous=round(synchronous / metastases, 4) if synchronous else None,
+        )
+
+    labels = label_maker(dimension)
+    keys = [key for key, _ in _ordered(dimension, {k: 0 for k in tallies if k is not None})]
+    rows = tuple(shown for key in keys if (shown := row(key, labels(key))) is not None)
+    total = row("total", "All sites")
+    if total is None:
+        hidden = IntervalRow("total", "All sites", *([None] * 8), suppressed=True)
+        return IntervalTable(dimension, (), hidden, hidden=None)
+    return IntervalTable(dimension, rows, total, hidden=None)
+
+
+def histogram_quantile(counts: list[int], fraction: float) -> float | None:
+    """A quantile of months from counts in INTERVAL_BINS, interpolated within its bin.
+
+    Month 0 is a point; bin (a, b) spreads its metastases evenly over [a, b + 1);
+    the open last bin answers its first month. Rounded to a tenth of a month.
+    """
+    total = sum(counts)
+    if total == 0:
+        return None
+    target = fraction * total
+    below = 0
+    for (first, last), n in zip(INTERVAL_BINS, counts, strict=True):
+        if n and below + n >= target:
+            if last is None or last == first:
+                return float(first)
+            return round(first + (target - below) / n * (last + 1 - first), 1)
+        below += n
+    return float(INTERVAL_BINS[-1][0])
+
+
 # ---------------------------------------------------------------- keys and labels
 
 
 def _key(dimension: Dimension, raw, bands: AgeBands) -> str:
     if dimension is Dimension.AGE_BAND:
         return bands.key_for(raw)
+    if dimension is Dimension.PERIOD and raw is not None:
+        return period_of(raw)
     return UNKNOWN if raw is None or raw == "" else str(raw)
 
 
@@ -627,8 +872,8 @@ def _ordered(dimension: Dimension, by_key: dict, bands: AgeBands = DEFAULT_AGE_B
             return (2, 0, "")
         if rank is not None:
             return (0, rank.get(key, len(rank)), key)
-        if dimension is Dimension.YEAR:
-            return (0, int(key), key)
+        if dimension in (Dimension.YEAR, Dimension.PERIOD):
+            return (0, int(key[:4]), key)
         return (0, 0, key)
 
     return [(key, by_key[key]) for key in sorted(by_key, key=sort_key)]

@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from registry.models import Role
 from registry.vocabularies import forget_vocabularies
+from tests.api_helpers import client_for
 from tests.factories import UserFactory
 from tests.test_stats import Spec, create_cases
 
@@ -64,8 +65,8 @@ def _vocabularies_back_for_the_next_test(django_db_blocker):
         load_vocabularies()
 
 
-def registry_with_cases() -> None:
-    """Four site groups: two shown (14 cases each), two small ones hidden together (3 + 9)."""
+def registry_with_cases():
+    """Four site groups: two shown (14 cases each), two small ones left out (3 and 9)."""
     load_vocabularies()  # an earlier transactional test's flush may have emptied them
     create_cases(
         [Spec(metastases=(("C44.4", month),), subtype="triple_negative") for month in range(14)]
@@ -76,6 +77,18 @@ def registry_with_cases() -> None:
     user = UserFactory(username="analyst", role=Role.ANALYST, institution=None)
     user.set_password(PASSWORD)
     user.save()
+    return user
+
+
+def published(user, **params) -> dict:
+    """What the API tells the analyst (perturbed counts): the page must show the same."""
+    response = client_for(user).get("/api/v1/stats/", params)
+    assert response.status_code == 200
+    return response.json()
+
+
+def row_numbers(body: dict) -> dict[str, list[str]]:
+    return {row["key"]: [str(row["cases"]), str(row["metastases"])] for row in body["rows"]}
 
 
 def loaded(page, times: int) -> None:
@@ -90,7 +103,12 @@ def sites_table(page) -> list[list[str]]:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings, browser):
-    registry_with_cases()
+    analyst = registry_with_cases()
+    groups = published(analyst, group_by="site_group")
+    women = published(analyst, group_by="site_group", sex="female")
+    skin_codes = published(analyst, group_by="code", site_group="Skin", sex="female")
+    shown = row_numbers(groups)
+    assert set(shown) == {"Bone", "Skin"}  # Brain and CNS (3) and Lung (9) are left out
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain-HTTP live server
     page = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 800})
     page = page.new_page()
@@ -103,11 +121,12 @@ def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings
     page.click("button[type=submit]")
     loaded(page, 1)
     assert page.url.endswith("/dashboard/")
-    assert page.locator("#status").inner_text() == "40 cases (verified) match these filters."
+    total = groups["total"]["cases"]
+    assert page.locator("#status").inner_text() == f"{total} cases (verified) match these filters."
     bars = page.evaluate("Chart.getChart('sites-chart').data.datasets[0].data")
-    assert bars == [14, None, None, 14]  # Bone, Brain and Lung (hidden), Skin
+    assert bars == [int(shown["Bone"][0]), int(shown["Skin"][0])]
 
-    # The table view, from the keyboard: the same numbers, the small ones suppressed.
+    # The table view, from the keyboard: the same numbers, the small ones left out.
     toggle = page.locator("button[aria-controls='sites-table-wrap']")
     toggle.focus()
     page.keyboard.press("Enter")
@@ -115,9 +134,9 @@ def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings
     assert page.locator("#sites-table-wrap").is_visible()
     assert not page.locator("#sites-chart-wrap").is_visible()
     before = sites_table(page)
-    assert ["Bone", "14", "14"] in before
-    assert ["Brain and CNS", "suppressed", "suppressed"] in before
-    assert before[-1] == ["All sites", "40", "40"]
+    assert ["Bone", *shown["Bone"]] in before
+    assert "Brain and CNS" not in [row[0] for row in before]
+    assert before[-1] == ["All sites", str(total), str(groups["total"]["metastases"])]
     assert "suppressed" in page.locator("#heat-table-wrap").inner_text()
 
     # A filter changes the chart and the table.
@@ -126,24 +145,24 @@ def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings
     loaded(page, 2)
     after = sites_table(page)
     assert after != before
-    assert after[-1] == ["All sites", "26", "26"]
+    women_total = [str(women["total"]["cases"]), str(women["total"]["metastases"])]
+    assert after[-1] == ["All sites", *women_total]
     assert "Bone" not in [row[0] for row in after]
-    assert page.evaluate("Chart.getChart('sites-chart').data.datasets[0].data") == [None, None, 14]
+    women_skin = int(row_numbers(women)["Skin"][0])
+    assert page.evaluate("Chart.getChart('sites-chart').data.datasets[0].data") == [women_skin]
 
-    # The CSV is the API's, for the filters shown; a suppressed number is empty.
+    # The CSV is the API's, for the filters shown; what is left out there is left out here.
     with page.expect_download() as download:
         page.click("#sites-csv")
     assert download.value.suggested_filename == "site-counts.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
-    assert {"key": "Skin", "label": "Skin", "cases": "14", "metastases": "14"}.items() <= rows[
-        -2
-    ].items()
-    hidden = [row for row in rows if row["suppressed"] == "true"]
-    assert {row["key"] for row in hidden} == {"Brain and CNS", "Lung"}
-    assert all(row["cases"] == "" for row in hidden)
+    skin = dict(zip(("cases", "metastases"), row_numbers(women)["Skin"], strict=True))
+    assert {"key": "Skin", "label": "Skin", **skin}.items() <= rows[-2].items()
+    assert [row["key"] for row in rows[:-1]] == [row["key"] for row in women["rows"]]
 
     # Drill-down from the table, by keyboard: the site codes of one group.
     page.locator("#sites-table-wrap button", has_text="Skin").focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("#sites-title:has-text('Cases per site code in Skin')")
-    assert ["C44.4 Skin of scalp and neck", "14", "14"] in sites_table(page)
+    scalp = row_numbers(skin_codes)["C44.4"]
+    assert ["C44.4 Skin of scalp and neck", *scalp] in sites_table(page)

@@ -21,8 +21,9 @@ from api.fhir.media import FHIR_JSON, FhirJsonParser, FhirJsonRenderer, PlainJso
 from api.fhir.outcome import INVALID, REQUIRED, FhirProblem, Issue, operation_outcome, write_outcome
 from api.fhir.parsing import read_bundle
 from api.permissions import CaseAccess
+from registry.access import institution_for_submission, visible_cases
 from registry.models import Case, Institution
-from registry.selectors import visible_cases, with_case_details
+from registry.selectors import with_case_details
 from registry.services.cases import Outcome, case_upsert
 
 
@@ -110,20 +111,9 @@ class FhirBundleViewSet(viewsets.ViewSet):
 
     def _institution(self) -> Institution:
         """Submitters write for their own institution; curators name one in the query."""
-        user = self.request.user
         code = self.request.query_params.get("institution")
-        if not user.is_curator:
-            if code is not None and code != user.institution.code:
-                raise FhirProblem(
-                    400, [Issue(INVALID, "You can submit only for your institution.")]
-                )
-            return user.institution
-        if code is None:
-            raise FhirProblem(
-                400,
-                [Issue(REQUIRED, "Curators name the institution of the case: ?institution=CODE.")],
-            )
-        institution = Institution.objects.filter(code=code, is_active=True).first()
-        if institution is None:
-            raise FhirProblem(400, [Issue(INVALID, f"Unknown institution '{code}'.")])
-        return institution
+        try:
+            return institution_for_submission(self.request.user, code)
+        except DjangoValidationError as refused:
+            kind = REQUIRED if code is None and self.request.user.is_curator else INVALID
+            raise FhirProblem(400, [Issue(kind, message) for message in refused.messages]) from None

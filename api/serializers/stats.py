@@ -8,9 +8,9 @@ saved response still makes sense on its own. A suppressed number is `null` with
 
 import dataclasses
 
-from django.conf import settings
 from rest_framework import serializers
 
+from registry.access import AGE_BAND_SCHEMES, StatisticsAccess
 from registry.models import ReviewStatus
 from registry.selectors import CaseFilters
 from registry.stats import (
@@ -24,10 +24,15 @@ from registry.stats import (
     Row,
 )
 
-SUPPRESSION_RULE = (
-    "Counts from 1 to {largest_hidden} are hidden (null, suppressed: true), with enough other "
-    "numbers that none can be recovered from totals or other cells; curators see exact counts."
+PROTECTION_RULE = (
+    "Cell-key perturbation (ABS TableBuilder, ONS 2021 Census): every published count is the "
+    "true count plus a small fixed perturbation (-2 to +2) determined by exactly the cases in "
+    "it, so the same cases always give the same number and differences between tables are not "
+    "exact. Counts below {threshold} are never published: a row below it is left out (a value "
+    "with no case looks the same) and a cross-table cell below it is null with suppressed: "
+    "true. Shares and quartiles come from perturbed counts; no minimum or maximum is given."
 )
+EXACT_RULE = "Curators see exact counts: nothing is perturbed or hidden."
 
 DIMENSIONS = [dimension.value for dimension in Dimension]
 
@@ -43,12 +48,16 @@ class AgeBandsField(serializers.CharField):
             "help_text",
             "Lower bounds of the age bands for age_band, starting at 0 "
             f"(default {','.join(map(str, DEFAULT_AGE_BANDS.lower_bounds))}: 0-39, 40-49, ..., "
-            "80+). Ages over 89 are recorded as 90.",
+            "80+), or a published scheme's name: "
+            + ", ".join(f"{name} ({','.join(map(str, b))})" for name, b in AGE_BAND_SCHEMES.items())
+            + ". Analysts use a published scheme. Ages over 89 are recorded as 90.",
         )
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> AgeBands:
         text = super().to_internal_value(data)
+        if text in AGE_BAND_SCHEMES:
+            return AgeBands(AGE_BAND_SCHEMES[text])
         if len(text) > 200:
             raise serializers.ValidationError("Give at most 200 characters.")
         try:
@@ -68,7 +77,8 @@ class AgeBandsField(serializers.CharField):
 _DIMENSION_HELP = (
     "site, site_category, site_group (metastatic site: code, 3-character category, "
     "analysis group); primary, primary_category, primary_group (primary site); morphology; "
-    "subtype; sex; age_band (see bands); year (of primary diagnosis)"
+    "subtype; sex; age_band (see bands); year (of primary diagnosis); period (five-year "
+    "period of primary diagnosis, 2015-2019)"
 )
 
 
@@ -121,12 +131,22 @@ class FiltersEchoSerializer(serializers.Serializer):
     source = serializers.ListField(child=serializers.CharField(), required=False)
     institution = serializers.ListField(child=serializers.CharField(), required=False)
     q = serializers.CharField(required=False)
+    age_band = serializers.ListField(child=serializers.CharField(), required=False)
+    period = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class SuppressionSerializer(serializers.Serializer):
     threshold = serializers.IntegerField(help_text="REGISTRY_MIN_CELL_COUNT: smallest count shown")
     applied = serializers.BooleanField(help_text="False for curators, who see exact counts")
-    suppressed = serializers.IntegerField(help_text="How many numbers of this table are hidden")
+    method = serializers.ChoiceField(
+        choices=["cell_key", "none"],
+        help_text="cell_key: counts perturbed by the cell-key method; none: exact (curators)",
+    )
+    suppressed = serializers.IntegerField(
+        allow_null=True,
+        help_text="How many numbers of this table are hidden; null where protection applies, "
+        "since telling it would tell empty values from small ones",
+    )
     rule = serializers.CharField()
 
 
@@ -280,29 +300,40 @@ def filters_echo(filters: CaseFilters) -> dict:
 
 
 def document(
-    *, counting: str, description: str, filters: CaseFilters, threshold: int | None, hidden: int
+    *,
+    counting: str,
+    description: str,
+    filters: CaseFilters,
+    access: StatisticsAccess,
+    hidden: int | None,
 ) -> dict:
     """The part every statistics response shares."""
-    configured = settings.REGISTRY_MIN_CELL_COUNT
-    curated = threshold is None
+    statuses = access.counted_statuses or filters.status or ReviewStatus.values
     return {
         "counting": counting,
         "description": description,
         "filters": filters_echo(filters),
-        "counted_statuses": list(filters.status or ReviewStatus.values)
-        if curated
-        else [ReviewStatus.VERIFIED],
+        "counted_statuses": list(statuses),
         "suppression": {
-            "threshold": configured,
-            "applied": not curated,
+            "threshold": access.threshold,
+            "applied": not access.exact,
+            "method": "none" if access.exact else "cell_key",
             "suppressed": hidden,
-            "rule": SUPPRESSION_RULE.format(largest_hidden=configured - 1),
+            "rule": EXACT_RULE
+            if access.exact
+            else PROTECTION_RULE.format(threshold=access.threshold),
         },
     }
 
 
 def _row(row: Row) -> dict:
-    return dataclasses.asdict(row)
+    return {
+        "key": row.key,
+        "label": row.label,
+        "cases": row.cases,
+        "metastases": row.metastases,
+        "suppressed": row.suppressed,
+    }
 
 
 def site_counts_document(table: CountTable, *, group_by: str, **context) -> dict:
@@ -315,7 +346,7 @@ def site_counts_document(table: CountTable, *, group_by: str, **context) -> dict
                 "counts at each, so the rows add up to more than the total, which counts each "
                 "selected case once."
             ),
-            hidden=table.suppressed_count,
+            hidden=table.hidden,
             **context,
         ),
         "group_by": group_by,
@@ -339,7 +370,7 @@ def dimension_counts_document(table: CountTable, **context) -> dict:
                 )
                 + ". 'unknown' counts cases where the value is not recorded."
             ),
-            hidden=table.suppressed_count,
+            hidden=table.hidden,
             **context,
         ),
         "dimension": table.dimension.value,
@@ -364,7 +395,7 @@ def crosstab_document(table: CrossTable, **context) -> dict:
                 "totals count cases with that value, each once; the total counts the cases "
                 "selected."
             ),
-            hidden=table.suppressed_count,
+            hidden=table.hidden,
             **context,
         ),
         "rows_dimension": table.rows_dimension.value,
@@ -394,7 +425,7 @@ def intervals_document(table: IntervalTable, *, group_by: str, **context) -> dic
                 "interval (n = metastases). Quartiles interpolate (PostgreSQL percentile_cont). "
                 "A row is hidden when fewer cases than the threshold contribute to it."
             ),
-            hidden=table.suppressed_count,
+            hidden=table.hidden,
             **context,
         ),
         "group_by": group_by,

@@ -28,6 +28,7 @@ from api.problems import field_errors
 from api.schema_examples import BATCH_EXAMPLES, BY_LOCAL_ID_EXAMPLES, FOUNDING_CASE_EXAMPLES
 from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
 from api.serializers.cases import CaseReviewSerializer, CaseSerializer, case_payload_of
+from registry import access
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
@@ -289,24 +290,13 @@ class CaseViewSet(viewsets.ModelViewSet):
 
     def _institution_named(self, validated) -> Institution:
         """Submitters write for their own institution; curators name one (body or query)."""
-        user = self.request.user
         code = validated.get("institution", {}).get("code")
         in_query = self.request.query_params.get("institution")
         if code is not None and in_query is not None and code != in_query:
             raise ValidationError({"institution": ["The body and the query name different ones."]})
-        code = code if code is not None else in_query
-        if not user.is_curator:
-            if code is not None and code != user.institution.code:
-                raise ValidationError(
-                    {"institution": ["You can submit only for your institution."]}
-                )
-            return user.institution
-        if code is None:
-            raise ValidationError({"institution": ["Curators name the institution of the case."]})
-        institution = Institution.objects.filter(code=code, is_active=True).first()
-        if institution is None:
-            raise ValidationError({"institution": [f"Unknown institution '{code}'."]})
-        return institution
+        return access.institution_for_submission(
+            self.request.user, code if code is not None else in_query
+        )
 
     def _case_response(self, case: Case, status_code: int) -> Response:
         # A case just created carries its relations and children already (no re-read).

@@ -1,8 +1,9 @@
-"""`/api/v1/stats/`: counts for analysts and curators, small cells suppressed.
+"""`/api/v1/stats/`: counts for analysts and curators, protected for analysts.
 
-Each endpoint takes the filters of the case list, counts through
-`registry.stats`, hides small cells for everyone but curators and answers JSON,
-or CSV for `Accept: text/csv` or `?format=csv`.
+Each endpoint takes the filters of the case list, asks the access policy
+(`registry.access`) what this user may ask and see, counts through
+`registry.stats`, protects the numbers for everyone but curators and answers
+JSON, or CSV for `Accept: text/csv` or `?format=csv`.
 """
 
 from django.http import Http404
@@ -27,9 +28,8 @@ from api.stats_examples import (
     SITE_COUNTS_CSV_EXAMPLE,
     SITE_COUNTS_EXAMPLES,
 )
-from registry import stats
-from registry.models import ReviewStatus
-from registry.selectors import CaseFilters, CountedSelection
+from registry import access, stats
+from registry.selectors import CaseFilters, CountedSelection, given_filters
 
 FORMAT = OpenApiParameter(
     "format",
@@ -66,15 +66,24 @@ class StatisticsView(APIView):
         filters = case_filters_from(request, extra_params=extra)
         options = self.options_class(data=request.query_params)
         options.is_valid(raise_exception=True)
-        threshold = stats.min_cell_count_for(request.user)
-        if threshold is not None:
-            _refuse_unverified(filters)
+        bands = options.validated_data.get("bands")
+        access.check_statistics_query(
+            request.user,
+            parameters=given_filters(filters),
+            age_bands=bands.lower_bounds if bands is not None else None,
+        )
         selection = CountedSelection(request.user, filters)
-        body = self.count(selection, filters=filters, threshold=threshold, **options.validated_data)
+        policy = access.statistics_access(request.user)
+        body = self.count(selection, filters=filters, access=policy, **options.validated_data)
         return Response(self.document_class(body).data)
 
     def count(
-        self, selection: CountedSelection, *, filters: CaseFilters, threshold: int | None, **options
+        self,
+        selection: CountedSelection,
+        *,
+        filters: CaseFilters,
+        access: access.StatisticsAccess,
+        **options,
     ) -> dict:
         raise NotImplementedError
 
@@ -93,22 +102,14 @@ class StatisticsView(APIView):
         return response
 
 
-def _refuse_unverified(filters: CaseFilters) -> None:
-    """Analysts count verified cases only; asking for others is an error, not an empty table."""
-    if filters.status and set(filters.status) != {ReviewStatus.VERIFIED}:
-        raise ValidationError(
-            {"status": ["Only curators count cases that are not verified; leave status out."]}
-        )
-
-
 @extend_schema(
     summary="Cases and metastases per metastatic site",
     description=(
         "Counts per ICD-O-3 site code, category or site group of the metastases of the cases "
         "selected by the filters. A case with two lesions at one site is one case and two "
-        "metastases there. For everyone but curators, counts below REGISTRY_MIN_CELL_COUNT "
-        "are null with `suppressed: true`, and enough other rows with them that none can be "
-        "recovered. CSV: key,label,cases,metastases,suppressed; the last line is the total."
+        "metastases there. Curators see exact counts; for analysts every count is perturbed "
+        "by the cell-key method and a site with fewer cases than REGISTRY_MIN_CELL_COUNT is "
+        "left out. CSV: key,label,cases,metastases,suppressed; the last line is the total."
     ),
     parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
     responses=_responses(
@@ -125,7 +126,7 @@ class SiteCountsView(StatisticsView):
     def count(self, selection, *, group_by: str, **context) -> dict:
         table = stats.site_counts(selection=selection, group_by=group_by)
         return shapes.site_counts_document(
-            table.suppressed(context["threshold"]), group_by=group_by, **context
+            table.protected(context["access"]), group_by=group_by, **context
         )
 
 
@@ -133,7 +134,7 @@ class SiteCountsView(StatisticsView):
     summary="Cases per primary site, morphology, subtype, sex, age band or year",
     description=(
         "Cases per value of one dimension (`by`); `bands` sets the age bands. Values not "
-        "recorded are counted as `unknown`. Suppression as for site counts. "
+        "recorded are counted as `unknown`. Protection as for site counts. "
         "CSV: key,label,cases,suppressed; the last line is the total."
     ),
     parameters=[CaseFilterParams, shapes.CountOptions, FORMAT],
@@ -152,15 +153,17 @@ class DimensionCountsView(StatisticsView):
         table = stats.dimension_counts(
             selection=selection, dimension=stats.Dimension(by), bands=bands
         )
-        return shapes.dimension_counts_document(table.suppressed(context["threshold"]), **context)
+        return shapes.dimension_counts_document(table.protected(context["access"]), **context)
 
 
 @extend_schema(
     summary="Cross-table of cases by two dimensions, with row and column totals",
     description=(
         "Cases per pair of values of `rows` and `cols` (e.g. rows=site_group&cols=subtype). "
-        "Row and column totals equal the one-way counts of the same filters and are "
-        "suppressed exactly as those are. CSV (long form): "
+        "Row and column totals equal the one-way counts of the same filters (for analysts: the "
+        "same protected numbers). For analysts, rows and columns below the threshold are left "
+        "out and a cell below it is null with suppressed: true, whether it holds no case or "
+        "a few. CSV (long form): "
         "row_key,row_label,col_key,col_label,cases,suppressed; row totals have an empty "
         "col_key, column totals an empty row_key, the grand total both."
     ),
@@ -181,15 +184,17 @@ class CrosstabView(StatisticsView):
             cols=stats.Dimension(cols),
             bands=bands,
         )
-        return shapes.crosstab_document(table.suppressed(context["threshold"]), **context)
+        return shapes.crosstab_document(table.protected(context["access"]), **context)
 
 
 @extend_schema(
     summary="Months from primary diagnosis to metastasis, per metastatic site",
     description=(
         "Over metastases with a known interval: n, median, quartiles, min, max and the share "
-        "synchronous (month 0). A row with fewer contributing cases than "
-        "REGISTRY_MIN_CELL_COUNT is suppressed whole for everyone but curators. "
+        "synchronous (month 0), exact for curators. For analysts, n and the share come from "
+        "perturbed counts, the quartiles from a histogram of perturbed counts, min and max are "
+        "null, and a row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left "
+        "out. "
         "CSV: key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     ),
     parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
@@ -204,6 +209,4 @@ class IntervalsView(StatisticsView):
 
     def count(self, selection, *, group_by: str, **context) -> dict:
         table = stats.intervals(selection=selection, group_by=group_by)
-        return shapes.intervals_document(
-            table.suppressed(context["threshold"]), group_by=group_by, **context
-        )
+        return shapes.intervals_document(table, group_by=group_by, **context)

@@ -25,11 +25,11 @@ CASE_COLUMNS = (
 )
 
 
-def _insert_rows(metastases: str, cases: str, where: str = "") -> str:
+def _insert_rows(metastases: str, cases: str, where: str = "", columns: str = CASE_COLUMNS) -> str:
     """INSERT the rows of `metastases` joined to `cases`, each case's first marked."""
-    case_values = ", ".join(f"c.{column.strip()}" for column in CASE_COLUMNS.split(","))
+    case_values = ", ".join(f"c.{column.strip()}" for column in columns.split(","))
     return f"""
-        INSERT INTO {COUNTED} (metastasis_id, case_id, site_id, first_of_case, {CASE_COLUMNS})
+        INSERT INTO {COUNTED} (metastasis_id, case_id, site_id, first_of_case, {columns})
         SELECT m.id, m.case_id, m.site_id,
                m.id = min(m.id) OVER (PARTITION BY m.case_id)
                  AND NOT EXISTS (SELECT 1 FROM {COUNTED} f WHERE f.case_id = m.case_id),
@@ -54,7 +54,7 @@ def _delete_rows(metastases: str) -> str:
 
 def _function(name: str, body: str) -> str:
     return f"""
-        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
+        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
         BEGIN
             {body}
             RETURN NULL;

@@ -6,6 +6,7 @@ years instead of dates; intervals in months from the primary diagnosis; ages ove
 what the database can hold by itself is pinned here as constraints.
 """
 
+import secrets
 import uuid
 
 from django.db import models
@@ -13,6 +14,7 @@ from django.db.models import F, Q
 from django.db.models.lookups import EndsWith
 from simple_history.models import HistoricalRecords
 
+from registry.disclosure import RECORD_KEYS
 from registry.models.choices import (
     Grade,
     Her2Ihc,
@@ -36,6 +38,23 @@ from registry.models.vocabulary import Morphology, Subtype, Topography
 
 MAX_AGE = 90  # Safe Harbor: every age over 89 is reported as 90.
 FIRST_YEAR = 1900
+
+
+def new_record_key() -> int:
+    """A case's record key for the cell-key method (`registry.disclosure`)."""
+    return secrets.randbelow(RECORD_KEYS)
+
+
+class RandomRecordKey(models.Func):
+    """The same draw in SQL, for rows written without the ORM (COPY, plain INSERT)."""
+
+    output_field = models.PositiveSmallIntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return f"(floor(random() * {RECORD_KEYS}))::smallint", []
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return f"(abs(random()) % {RECORD_KEYS})", []
 
 
 def _percent(name: str) -> Q:
@@ -102,11 +121,17 @@ class Case(models.Model):
     )
     follow_up_months = models.PositiveSmallIntegerField(null=True, blank=True)
 
+    record_key = models.PositiveSmallIntegerField(
+        default=new_record_key,
+        db_default=RandomRecordKey(),
+        editable=False,
+        help_text="Random and permanent; perturbs published counts (cell-key method).",
+    )
     version = models.PositiveIntegerField(default=1, help_text="Raised on every change (ETag).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "record_key"])
 
     class Meta:
         ordering = ["-id"]

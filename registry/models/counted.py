@@ -32,6 +32,7 @@ COUNTED_CASE_FIELDS = (
     "primary_site",
     "primary_morphology",
     "subtype",
+    "record_key",
 )
 
 
@@ -67,6 +68,7 @@ class CountedMetastasis(models.Model):
     subtype = models.ForeignKey(
         Subtype, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
+    record_key = models.PositiveSmallIntegerField()
 
     class Meta:
         managed = False  # created, filled and kept by migration 0003's SQL

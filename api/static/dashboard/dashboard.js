@@ -1,7 +1,7 @@
 // The analyst dashboard: charts and tables over the /api/v1/stats/ endpoints.
 //
 // Every number comes from the statistics API, read with the session cookie, so
-// the API's filters, permissions and small-cell suppression apply unchanged. A
+// the API's filters, permissions and protection apply unchanged. A
 // suppressed number arrives as null and is shown as "suppressed", never drawn.
 
 const API = "/api/v1/stats/";
@@ -218,10 +218,14 @@ function boxPlot(row, scale) {
   const plot = svg("svg", { viewBox: "0 0 1000 24", preserveAspectRatio: "none",
     "aria-hidden": "true", class: "box" });
   const line = { stroke: "#1a365d", "stroke-width": 2, "vector-effect": "non-scaling-stroke" };
+  // Analysts get no minimum or maximum (one patient's months): the box alone, no whiskers.
+  if (row.min !== null && row.max !== null) {
+    plot.append(
+      svg("line", { x1: x(row.min), x2: x(row.max), y1: 12, y2: 12, ...line }),
+      svg("line", { x1: x(row.min), x2: x(row.min), y1: 6, y2: 18, ...line }),
+      svg("line", { x1: x(row.max), x2: x(row.max), y1: 6, y2: 18, ...line }));
+  }
   plot.append(
-    svg("line", { x1: x(row.min), x2: x(row.max), y1: 12, y2: 12, ...line }),
-    svg("line", { x1: x(row.min), x2: x(row.min), y1: 6, y2: 18, ...line }),
-    svg("line", { x1: x(row.max), x2: x(row.max), y1: 6, y2: 18, ...line }),
     svg("rect", { x: x(row.q1), y: 3, width: Math.max(x(row.q3) - x(row.q1), 2), height: 18,
       fill: "#90cdf4", ...line }),
     svg("line", { x1: x(row.median), x2: x(row.median), y1: 3, y2: 21, ...line,
@@ -231,16 +235,16 @@ function boxPlot(row, scale) {
 }
 
 function renderIntervals(body) {
-  const shown = body.rows.filter((row) => !row.suppressed && row.max !== null);
+  const shown = body.rows.filter((row) => !row.suppressed && row.median !== null);
   // Ticks at a round number of months, so the axis reads in years or half-years.
-  const longest = Math.max(1, ...shown.map((row) => row.max));
+  const longest = Math.max(1, ...shown.map((row) => row.max ?? row.q3));
   const step = [1, 3, 6, 12, 24, 60, 120, 240].find((months) => longest / months <= 6) || 480;
   const scale = Math.ceil(longest / step) * step;
   const chart = document.getElementById("intervals-chart");
   const lines = body.rows.map((row) => {
     const figure = row.suppressed
       ? element("span", { class: "suppressed" }, SUPPRESSED)
-      : row.max === null ? element("span", { text: "no known intervals" }) : boxPlot(row, scale);
+      : row.median === null ? element("span", { text: "no known intervals" }) : boxPlot(row, scale);
     const note = row.suppressed || row.median === null ? "" : `median ${number(row.median)} · n ${number(row.metastases)}`;
     return element("div", { class: "box-row" },
       element("span", { class: "box-label", text: row.label }), figure,
@@ -302,7 +306,7 @@ async function loadAll() {
       : `${number(total.cases)} cases (${heatBody.counted_statuses.join(", ")}) match these filters.`;
     const rule = heatBody.suppression;
     document.getElementById("suppression").textContent = rule.applied
-      ? `Counts below ${rule.threshold} are shown as “${SUPPRESSED}”, with enough others that none can be worked out.`
+      ? `Counts are perturbed slightly (by at most 2) so that no patient can be worked out; values with fewer than ${rule.threshold} cases are left out or shown as “${SUPPRESSED}”.`
       : "You see exact counts (curator).";
   } catch (error) {
     status.textContent = error instanceof ProblemError ? error.message : `Could not load: ${error}`;
