@@ -23,7 +23,14 @@ from registry.models import (
     TreatmentTarget,
 )
 from registry.models.case import FIRST_YEAR
-from registry.subtypes import BREAST_FAMILY, Receptors, derive_breast_subtype
+from registry.subtypes import (
+    BREAST_FAMILY,
+    Receptors,
+    derive_breast_subtype,
+    describe_receptors,
+    possible_breast_subtypes,
+    ruled_out_by,
+)
 from registry.vocabularies import VocabularySnapshot
 
 # Foreign keys are checked against the vocabulary snapshot, not one query each.
@@ -125,12 +132,8 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
                 f"Subtype '{subtype.code}' belongs to {subtype.family} primaries; "
                 f"primary {site.code} takes subtypes of family '{family}'.",
             )
-        elif derived is not None and derived != subtype.code:
-            errors.add(
-                "subtype",
-                f"Subtype '{subtype.code}' contradicts the receptors, which give "
-                f"'{derived}'. Send the subtype that matches, or leave it out to derive it.",
-            )
+        elif site is not None and site.subtype_family == BREAST_FAMILY:
+            _check_breast_subtype(case, subtype.code, derived, errors)
     age = _number(case, "age_at_diagnosis")
     if age is not None and not 0 <= age <= 90:
         errors.add(
@@ -150,6 +153,31 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
         errors.add("pmid", "A PMID is digits only.")
     if case.doi and not case.doi.startswith("10."):
         errors.add("doi", "A DOI starts with '10.'.")
+
+
+def _check_breast_subtype(
+    case: Case, subtype: str, derived: str | None, errors: CaseErrors
+) -> None:
+    """A given subtype may not contradict what the known receptors rule out, even partly known."""
+    receptors = _receptors(case)
+    failed = ruled_out_by(receptors, subtype)
+    if not failed:
+        return
+    if derived is not None:
+        settles = f"they give '{derived}'"
+    else:
+        allowed = possible_breast_subtypes(receptors)
+        settles = (
+            "they allow " + ", ".join(f"'{code}'" for code in allowed)
+            if allowed
+            else "they fit no St Gallen 2013 surrogate"
+        )
+    errors.add(
+        "subtype",
+        f"Subtype '{subtype}' contradicts the receptors: it requires {' and '.join(failed)}, "
+        f"which {describe_receptors(receptors)} rules out; {settles}. "
+        "Send the subtype that matches, or leave it out to derive it.",
+    )
 
 
 def _check_metastasis(
