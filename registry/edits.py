@@ -23,6 +23,7 @@ from registry.models import (
     TreatmentTarget,
 )
 from registry.models.case import FIRST_YEAR
+from registry.paired_organs import PAIRED_SITES, is_contralateral
 from registry.subtypes import (
     BREAST_FAMILY,
     Receptors,
@@ -188,7 +189,7 @@ def _check_metastasis(
     elif _lookup(vocab.topography, metastasis.site_id) is None:
         errors.add(f"{path}site", f"Unknown ICD-O-3 topography code '{metastasis.site_id}'.")
     elif metastasis.site_id == case.primary_site_id:
-        errors.add(f"{path}site", "The metastatic site cannot be the primary site.")
+        _check_same_site(case, metastasis, path, errors)
     size = _number(metastasis, "size_mm")
     if size is not None and size < 1:
         # The database holds sizes above 0 only; say so here rather than fail on save.
@@ -213,6 +214,29 @@ def _check_metastasis(
         for method in methods:
             if method not in Confirmation.values:
                 errors.add(f"{path}confirmed_by", f"Unknown confirmation method '{method}'.")
+
+
+def _check_same_site(case: Case, metastasis: Metastasis, path: str, errors: CaseErrors) -> None:
+    """A metastasis at the primary's own code is legal only in the contralateral paired organ."""
+    site = metastasis.site_id
+    primary_side, metastasis_side = case.primary_laterality, metastasis.laterality
+    if is_contralateral(site, primary_side, metastasis_side):
+        return
+    if site not in PAIRED_SITES:
+        errors.add(
+            f"{path}site",
+            f"The metastatic site {site} is the primary's own site code, and {site} is not a "
+            "paired organ, so a metastasis cannot be there: code the site of the metastasis "
+            "(or correct the primary site).",
+        )
+        return
+    errors.add(
+        f"{path}site",
+        f"The metastatic site {site} is the primary's own site code. In a paired organ that "
+        "is valid only for a metastasis in the other organ of the pair: give "
+        "primary_laterality and this metastasis's laterality, one 'left' and one 'right' "
+        f"(given: primary '{primary_side}', metastasis '{metastasis_side}').",
+    )
 
 
 def _check_treatment(
