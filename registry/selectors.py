@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from registry.models import (
     Case,
+    CaseFlag,
     CountedMetastasis,
     Metastasis,
     ReviewStatus,
@@ -54,12 +55,24 @@ def visible_cases(user: User) -> QuerySet[Case]:
 
 
 def counted_by(user: User) -> Q:
-    """Which cases feed a user's statistics: curators all, everyone else verified cases only."""
-    return Q() if user.is_curator else Q(status=ReviewStatus.VERIFIED)
+    """Which cases feed a user's statistics: curators all, everyone else verified cases
+    whose soft-edit flags a curator has confirmed (no open flag)."""
+    if user.is_curator:
+        return Q()
+    return Q(status=ReviewStatus.VERIFIED) & without_open_flags()
+
+
+def without_open_flags() -> Q:
+    """Cases with no soft-edit flag awaiting a curator (`Case.has_open_flags`).
+
+    The counted metastases copy the column under the same name, so the condition
+    selects cases and counted metastases alike.
+    """
+    return Q(has_open_flags=False)
 
 
 def counted_cases(user: User) -> QuerySet[Case]:
-    """Cases that feed statistics: curators all, everyone else verified cases only."""
+    """Cases that feed statistics: curators all, everyone else as `counted_by` says."""
     return Case.objects.filter(counted_by(user))
 
 
@@ -171,4 +184,5 @@ def with_case_details(cases: QuerySet[Case]) -> QuerySet[Case]:
     ).prefetch_related(
         Prefetch("metastases", Metastasis.objects.select_related("site", "morphology")),
         Prefetch("treatments", Treatment.objects.all()),
+        Prefetch("flags", CaseFlag.objects.select_related("confirmed_by")),
     )

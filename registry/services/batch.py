@@ -154,7 +154,7 @@ def _write(institution, items, prepared: dict[int, Case], actor, results) -> Non
         for case in Case.objects.select_for_update()
         .filter(institution=institution, local_id__in=[c.local_id for c in prepared.values()])
         .order_by("pk")  # parallel batches lock shared cases in one order: no deadlock
-        .prefetch_related("metastases", "treatments")
+        .prefetch_related("metastases", "treatments", "flags")
     }
     new, changed = [], []
     for index, case in prepared.items():
