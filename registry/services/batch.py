@@ -79,6 +79,11 @@ class ItemResult:
     def result(self) -> str:
         return self.outcome.value if self.outcome else "error"
 
+    @property
+    def flags(self) -> list:
+        """The stored case's soft-edit flags (held in memory by the write); none for an error."""
+        return list(self.case.flags.all()) if self.case is not None else []
+
 
 def check_batch_size(size: int) -> None:
     if size > MAX_BATCH_SIZE:

@@ -19,6 +19,7 @@ from registry.models import Case, Institution, Metastasis, ReviewStatus, Treatme
 from registry.services.bulk_rows import create_with_history, insert_history, update_rows
 from registry.services.case_payload import CASE_FIELDS, CodedPayload, build_case, case_payload
 from registry.services.flags import settle_flags
+from registry.services.redaction import redact_deleted_case
 from registry.soft_edits import flag_case
 from registry.vocabularies import VocabularySnapshot, current_vocabularies
 
@@ -179,11 +180,17 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
 
 @transaction.atomic
 def case_delete(*, case: Case, actor: User | None) -> None:
-    """Delete a case; its history keeps who deleted it and what it held."""
+    """Delete a case; its history keeps who deleted it and its coded record.
+
+    Its free text and key are redacted from every history row (a `Redaction`
+    records it): what a deleted case held must not outlive it in the history.
+    """
     stored = Case.objects.prefetch_related("metastases", "treatments").get(pk=case.pk)
     _delete_children([stored], actor, timezone.now())
+    case_id, case_uuid = stored.pk, stored.uuid
     case._history_user = actor
     case.delete()
+    redact_deleted_case(case_id=case_id, case_uuid=case_uuid, actor=actor)
 
 
 # ---------------------------------------------------------------- steps shared with batches
