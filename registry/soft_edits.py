@@ -93,8 +93,8 @@ CARCINOMA = range(8010, 8590)  # ICD-O-3 histologies 801-858: epithelial neoplas
 # primary is more often a second primary than a metastasis, but transformation
 # happens (adenocarcinoma of the lung relapsing as small cell carcinoma).
 _FAMILIES = (
-    (range(8010, 8036), "carcinoma, NOS"),
-    (range(8046, 8047), "carcinoma, NOS"),
+    (range(8010, 8036), "carcinoma"),
+    (range(8046, 8047), "carcinoma"),
     (range(8041, 8046), "neuroendocrine carcinoma"),
     (range(8013, 8014), "neuroendocrine carcinoma"),
     (range(8240, 8250), "neuroendocrine carcinoma"),
@@ -133,7 +133,7 @@ def _compatible(primary: str, metastasis: str) -> bool:
     families = {histology_family(primary), histology_family(metastasis)}
     if None in families or len(families) == 1:
         return True
-    if "carcinoma, NOS" in families:
+    if "carcinoma" in families:  # carcinoma, NOS fits any carcinoma
         return all(family.endswith("carcinoma") for family in families)
     if ADENOSQUAMOUS in (primary, metastasis):
         return families <= {"adenocarcinoma", "squamous cell carcinoma"}
