@@ -127,7 +127,8 @@ def histology_family(histology: str) -> str | None:
     return None
 
 
-def _compatible(primary: str, metastasis: str) -> bool:
+def histologies_compatible(primary: str, metastasis: str) -> bool:
+    """Whether a metastasis of one histology fits a primary of the other (either way round)."""
     if primary == metastasis:
         return True
     families = {histology_family(primary), histology_family(metastasis)}
@@ -226,7 +227,7 @@ def _metastasis_histology(
     if metastasis.morphology_id is None:
         return []
     morphology = vocab.morphology[metastasis.morphology_id]
-    if _compatible(primary_morphology.histology, morphology.histology):
+    if histologies_compatible(primary_morphology.histology, morphology.histology):
         return []
     return [
         Flag(

@@ -9,12 +9,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry.models import Case, CaseFlag, CountedMetastasis, FlagCode, ReviewStatus
 from registry.selectors import counted_by, counted_cases
 from registry.services.cases import case_create, case_review, case_update
 from registry.services.flags import case_confirm_flags
-from registry.soft_edits import histology_family
+from registry.soft_edits import histologies_compatible, histology_family
 from tests.api_helpers import client_for
 from tests.factories import founding_payload
 
@@ -407,3 +409,19 @@ def test_the_confirm_action_asks_which_flags_and_why_then_confirms(
     flag = CaseFlag.objects.get(case=case)
     assert (flag.confirmed_by, flag.confirmation_reason) == (curator, "Adult Wilms")
     assert not Case.objects.get(pk=case.pk).has_open_flags
+
+
+# ---------------------------------------------------------------- histology families
+
+histologies = st.integers(min_value=8000, max_value=9999).map(str)
+
+
+@given(histologies, histologies)
+def test_histology_compatibility_is_symmetric_and_reflexive(first, second):
+    assert histologies_compatible(first, second) is histologies_compatible(second, first)
+    assert histologies_compatible(first, first)
+
+
+@given(histologies)
+def test_a_nos_histology_fits_every_histology(histology):
+    assert histologies_compatible("8000", histology)
