@@ -366,6 +366,27 @@ def test_a_bad_override_is_a_400_problem(hospital_a, curator, body):
     assert Case.objects.get(pk=case.pk).has_open_flags
 
 
+def test_a_client_cannot_clear_or_confirm_its_own_flags_through_the_case_body(submitter_a):
+    client = client_for(submitter_a)
+    sneaky = {**ADULT_NEPHROBLASTOMA, "local_id": "w-1", "flags": []}
+    created = client.post(CASES_URL, sneaky, format="json")
+    assert [flag["open"] for flag in created.json()["flags"]] == [True]
+    refused = client.post(
+        CASES_URL, {**sneaky, "local_id": "w-2", "has_open_flags": False}, format="json"
+    )
+    assert refused.status_code == 400
+    assert Case.objects.get(local_id="w-1").has_open_flags
+
+
+def test_an_override_of_an_unknown_case_is_a_404(curator):
+    response = client_for(curator).post(
+        f"{CASES_URL}00000000-0000-4000-8000-000000000000/overrides/",
+        {"flags": ["age_site_morphology"], "reason": "x"},
+        format="json",
+    )
+    assert response.status_code == 404
+
+
 # ---------------------------------------------------------------- the admin
 
 CHANGELIST = reverse("admin:registry_case_changelist")
