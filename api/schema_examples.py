@@ -51,6 +51,7 @@ BATCH_EXAMPLES = [
                     "uuid": "0b6f4a52-8f0e-4c1e-9a55-2f1f7d3c9e01",
                     "version": 1,
                     "errors": [],
+                    "flags": [],
                 },
                 {
                     "index": 1,
@@ -65,6 +66,7 @@ BATCH_EXAMPLES = [
                             "code": "invalid",
                         }
                     ],
+                    "flags": [],
                 },
                 {
                     "index": 2,
@@ -80,6 +82,7 @@ BATCH_EXAMPLES = [
                             "code": "repeated_in_batch",
                         }
                     ],
+                    "flags": [],
                 },
             ],
         },

@@ -179,6 +179,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "registry.models.choices.ReviewStatus",
         "BatchItemResultEnum": "api.serializers.batch.BATCH_RESULTS",
         "StatsDimensionEnum": "api.serializers.stats.DIMENSIONS",
+        "FlagCodeEnum": "registry.models.choices.FlagCode",
     },
 }
 

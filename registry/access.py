@@ -166,8 +166,20 @@ def institution_for_submission(user: User, code: str | None) -> Institution:
 
 
 def counted_by(user: User) -> Q:
-    """Which cases feed a user's statistics: curators all, everyone else verified cases only."""
-    return Q() if user.is_curator else Q(status=ReviewStatus.VERIFIED)
+    """Which cases feed a user's statistics: curators all; everyone else verified cases
+    whose soft-edit flags a curator has confirmed (no open flag)."""
+    if user.is_curator:
+        return Q()
+    return Q(status=ReviewStatus.VERIFIED) & without_open_flags()
+
+
+def without_open_flags() -> Q:
+    """Cases with no soft-edit flag awaiting a curator (`Case.has_open_flags`).
+
+    The counted metastases copy the column under the same name, so the condition
+    selects cases and counted metastases alike.
+    """
+    return Q(has_open_flags=False)
 
 
 def can_read_statistics(user: User) -> bool:

@@ -23,7 +23,15 @@ from registry.models import (
     TreatmentTarget,
 )
 from registry.models.case import FIRST_YEAR
-from registry.subtypes import BREAST_FAMILY, Receptors, derive_breast_subtype
+from registry.paired_organs import PAIRED_SITES, is_contralateral
+from registry.subtypes import (
+    BREAST_FAMILY,
+    Receptors,
+    derive_breast_subtype,
+    describe_receptors,
+    possible_breast_subtypes,
+    ruled_out_by,
+)
 from registry.vocabularies import VocabularySnapshot
 
 # Foreign keys are checked against the vocabulary snapshot, not one query each.
@@ -125,12 +133,8 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
                 f"Subtype '{subtype.code}' belongs to {subtype.family} primaries; "
                 f"primary {site.code} takes subtypes of family '{family}'.",
             )
-        elif derived is not None and derived != subtype.code:
-            errors.add(
-                "subtype",
-                f"Subtype '{subtype.code}' contradicts the receptors, which give "
-                f"'{derived}'. Send the subtype that matches, or leave it out to derive it.",
-            )
+        elif site is not None and site.subtype_family == BREAST_FAMILY:
+            _check_breast_subtype(case, subtype.code, derived, errors)
     age = _number(case, "age_at_diagnosis")
     if age is not None and not 0 <= age <= 90:
         errors.add(
@@ -152,6 +156,31 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
         errors.add("doi", "A DOI starts with '10.'.")
 
 
+def _check_breast_subtype(
+    case: Case, subtype: str, derived: str | None, errors: CaseErrors
+) -> None:
+    """A given subtype may not contradict what the known receptors rule out, even partly known."""
+    receptors = _receptors(case)
+    failed = ruled_out_by(receptors, subtype)
+    if not failed:
+        return
+    if derived is not None:
+        settles = f"they give '{derived}'"
+    else:
+        allowed = possible_breast_subtypes(receptors)
+        settles = (
+            "they allow " + ", ".join(f"'{code}'" for code in allowed)
+            if allowed
+            else "they fit no St Gallen 2013 surrogate"
+        )
+    errors.add(
+        "subtype",
+        f"Subtype '{subtype}' contradicts the receptors: it requires {' and '.join(failed)}, "
+        f"which {describe_receptors(receptors)} rules out; {settles}. "
+        "Send the subtype that matches, or leave it out to derive it.",
+    )
+
+
 def _check_metastasis(
     case: Case, metastasis: Metastasis, path: str, vocab: VocabularySnapshot, errors: CaseErrors
 ) -> None:
@@ -160,7 +189,7 @@ def _check_metastasis(
     elif _lookup(vocab.topography, metastasis.site_id) is None:
         errors.add(f"{path}site", f"Unknown ICD-O-3 topography code '{metastasis.site_id}'.")
     elif metastasis.site_id == case.primary_site_id:
-        errors.add(f"{path}site", "The metastatic site cannot be the primary site.")
+        _check_same_site(case, metastasis, path, errors)
     size = _number(metastasis, "size_mm")
     if size is not None and size < 1:
         # The database holds sizes above 0 only; say so here rather than fail on save.
@@ -185,6 +214,29 @@ def _check_metastasis(
         for method in methods:
             if method not in Confirmation.values:
                 errors.add(f"{path}confirmed_by", f"Unknown confirmation method '{method}'.")
+
+
+def _check_same_site(case: Case, metastasis: Metastasis, path: str, errors: CaseErrors) -> None:
+    """A metastasis at the primary's own code is legal only in the contralateral paired organ."""
+    site = metastasis.site_id
+    primary_side, metastasis_side = case.primary_laterality, metastasis.laterality
+    if is_contralateral(site, primary_side, metastasis_side):
+        return
+    if site not in PAIRED_SITES:
+        errors.add(
+            f"{path}site",
+            f"The metastatic site {site} is the primary's own site code, and {site} is not a "
+            "paired organ, so a metastasis cannot be there: code the site of the metastasis "
+            "(or correct the primary site).",
+        )
+        return
+    errors.add(
+        f"{path}site",
+        f"The metastatic site {site} is the primary's own site code. In a paired organ that "
+        "is valid only for a metastasis in the other organ of the pair: give "
+        "primary_laterality and this metastasis's laterality, one 'left' and one 'right' "
+        f"(given: primary '{primary_side}', metastasis '{metastasis_side}').",
+    )
 
 
 def _check_treatment(

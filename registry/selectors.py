@@ -19,7 +19,7 @@ from registry.access import (
     ranges_condition,
     visible_cases,
 )
-from registry.models import Case, CountedMetastasis, Metastasis, Treatment, User
+from registry.models import Case, CaseFlag, CountedMetastasis, Metastasis, Treatment, User
 
 
 @dataclass(frozen=True)
@@ -174,4 +174,5 @@ def with_case_details(cases: QuerySet[Case]) -> QuerySet[Case]:
     ).prefetch_related(
         Prefetch("metastases", Metastasis.objects.select_related("site", "morphology")),
         Prefetch("treatments", Treatment.objects.all()),
+        Prefetch("flags", CaseFlag.objects.select_related("confirmed_by")),
     )

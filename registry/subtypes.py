@@ -3,9 +3,12 @@
 Hormone-receptor positive means at least 1 % of nuclei stain; HER2 positive
 means IHC 3+ or an amplified ISH result, IHC 2+ without ISH is undetermined.
 A subtype is derived only when the receptors settle it; otherwise the answer is
-None (unknown), which is a legal value.
+None (unknown), which is a legal value. A subtype given with partial receptors is
+still held to what they already rule out (`ruled_out_by`): ER 95 %, PR 5 % and no
+HER2 cannot be Luminal A-like, whatever HER2 and Ki-67 turn out to be.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 HR_POSITIVE_PERCENT = 1
@@ -66,3 +69,117 @@ def derive_breast_subtype(receptors: Receptors) -> str | None:
     if ki67 is None:
         return None
     return "luminal_a_like" if ki67 < KI67_HIGH_PERCENT else "luminal_b_like_her2_negative"
+
+
+# ---------------------------------------------------------------- what known receptors rule out
+
+# Each St Gallen 2013 surrogate as the conditions it requires (DESIGN.md §2). A
+# condition answers True, False, or None while a receptor it reads is missing;
+# `any_of` holds if one of its conditions holds.
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One requirement of a surrogate, e.g. "PR ≥ 20 %", read against partial receptors."""
+
+    text: str
+    test: Callable[[Receptors], bool | None]
+
+    def holds(self, receptors: Receptors) -> bool | None:
+        return self.test(receptors)
+
+
+def _percent_at_least(name: str, label: str, threshold: int) -> Condition:
+    def test(receptors: Receptors) -> bool | None:
+        value = getattr(receptors, name)
+        return None if value is None else value >= threshold
+
+    return Condition(f"{label} ≥ {threshold} %", test)
+
+
+def _percent_below(name: str, label: str, threshold: int) -> Condition:
+    at_least = _percent_at_least(name, label, threshold)
+
+    def test(receptors: Receptors) -> bool | None:
+        holds = at_least.holds(receptors)
+        return None if holds is None else not holds
+
+    return Condition(f"{label} < {threshold} %", test)
+
+
+def _any_of(*conditions: Condition) -> Condition:
+    def test(receptors: Receptors) -> bool | None:
+        answers = [condition.holds(receptors) for condition in conditions]
+        if any(answer is True for answer in answers):
+            return True
+        return None if any(answer is None for answer in answers) else False
+
+    return Condition(" or ".join(condition.text for condition in conditions), test)
+
+
+def _her2_is(positive: bool) -> Condition:
+    def test(receptors: Receptors) -> bool | None:
+        status = her2_positive(receptors)
+        return None if status is None else status is positive
+
+    return Condition("HER2-positive" if positive else "HER2-negative", test)
+
+
+ER_POSITIVE = _percent_at_least("er_percent", "ER", HR_POSITIVE_PERCENT)
+ER_NEGATIVE = _percent_below("er_percent", "ER", HR_POSITIVE_PERCENT)
+PR_POSITIVE = _percent_at_least("pr_percent", "PR", HR_POSITIVE_PERCENT)
+PR_NEGATIVE = _percent_below("pr_percent", "PR", HR_POSITIVE_PERCENT)
+PR_HIGH = _percent_at_least("pr_percent", "PR", PR_HIGH_PERCENT)
+PR_LOW = _percent_below("pr_percent", "PR", PR_HIGH_PERCENT)
+KI67_LOW = _percent_below("ki67_percent", "Ki-67", KI67_HIGH_PERCENT)
+KI67_HIGH = _percent_at_least("ki67_percent", "Ki-67", KI67_HIGH_PERCENT)
+
+BREAST_SURROGATES: dict[str, tuple[Condition, ...]] = {
+    "luminal_a_like": (ER_POSITIVE, _her2_is(False), KI67_LOW, PR_HIGH),
+    "luminal_b_like_her2_negative": (ER_POSITIVE, _her2_is(False), _any_of(KI67_HIGH, PR_LOW)),
+    "luminal_b_like_her2_positive": (_any_of(ER_POSITIVE, PR_POSITIVE), _her2_is(True)),
+    "her2_enriched": (ER_NEGATIVE, PR_NEGATIVE, _her2_is(True)),
+    "triple_negative": (ER_NEGATIVE, PR_NEGATIVE, _her2_is(False)),
+}
+
+
+def ruled_out_by(receptors: Receptors, subtype: str) -> list[str]:
+    """The surrogate's requirements that the known receptors already fail ([] if none).
+
+    Missing receptors rule nothing out; a subtype outside the breast surrogates is
+    never ruled out here.
+    """
+    return [
+        condition.text
+        for condition in BREAST_SURROGATES.get(subtype, ())
+        if condition.holds(receptors) is False
+    ]
+
+
+def possible_breast_subtypes(receptors: Receptors) -> list[str]:
+    """The surrogates the known receptors still allow, in the definitions' order."""
+    return [code for code in BREAST_SURROGATES if not ruled_out_by(receptors, code)]
+
+
+def describe_receptors(receptors: Receptors) -> str:
+    """The receptors as a registrar reads them, e.g. "ER 95 %, PR 5 %, HER2 not given"."""
+
+    def percent(label: str, value: int | None) -> str:
+        return f"{label} {value} %" if value is not None else f"{label} not given"
+
+    her2 = " ".join(
+        part
+        for part in (
+            f"IHC {receptors.her2_ihc}" if receptors.her2_ihc else "",
+            f"ISH {receptors.her2_ish.replace('_', ' ')}" if receptors.her2_ish else "",
+        )
+        if part
+    )
+    return ", ".join(
+        (
+            percent("ER", receptors.er_percent),
+            percent("PR", receptors.pr_percent),
+            f"HER2 {her2}" if her2 else "HER2 not given",
+            percent("Ki-67", receptors.ki67_percent),
+        )
+    )

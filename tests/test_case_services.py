@@ -276,7 +276,9 @@ def test_a_deleted_case_leaves_its_history(founding_case, curator):
     assert not Metastasis.objects.filter(case_id=pk).exists()
     assert not Treatment.objects.filter(case_id=pk).exists()
     deletion = Case.history.get(id=pk, history_type="-")
-    assert (deletion.history_user, deletion.local_id) == (curator, "f-1")
+    # Its coded record stays; its key is redacted (tests/test_redaction.py).
+    assert (deletion.history_user, deletion.primary_site_id) == (curator, "C50.9")
+    assert deletion.local_id == f"redacted-{founding_case.uuid.hex}"
     assert Metastasis.history.filter(case_id=pk, history_type="-").count() == 1
     assert Treatment.history.filter(case_id=pk, history_type="-").count() == 2
 

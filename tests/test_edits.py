@@ -86,6 +86,62 @@ def test_the_metastatic_site_cannot_be_the_primary_site(hospital_a):
     assert list(errors) == ["metastases[0].site"]
 
 
+def contralateral(primary_site: str, site: str, primary_side: str, side: str, **changes) -> dict:
+    payload = founding_payload(primary_site=primary_site, primary_laterality=primary_side)
+    payload["metastases"][0].update(site=site, laterality=side, **changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("site", "primary_side", "side"),
+    [
+        pytest.param("C50.9", "left", "right", id="right-breast-from-left"),
+        pytest.param("C50.9", "right", "left", id="left-breast-from-right"),
+        pytest.param("C34.1", "left", "right", id="other-upper-lobe"),
+        pytest.param("C64.9", "right", "left", id="other-kidney"),
+    ],
+)
+def test_a_metastasis_in_the_contralateral_paired_organ_is_legal(
+    hospital_a, site, primary_side, side
+):
+    payload = contralateral(site, site, primary_side, side)
+    if site != "C50.9":  # the founding case's morphology and subtype fit breast only
+        payload.update(primary_morphology="8140/3", subtype=None)
+        payload["metastases"][0]["morphology"] = "8140/6"
+    metastasis = submit(hospital_a, payload).metastases.get()
+    assert (metastasis.site_id, metastasis.laterality) == (site, side)
+
+
+@pytest.mark.parametrize(
+    ("primary_side", "side"),
+    [
+        pytest.param("left", "left", id="same-side"),
+        pytest.param("unknown", "right", id="primary-side-unknown"),
+        pytest.param("left", "unknown", id="metastasis-side-unknown"),
+        pytest.param("bilateral", "right", id="bilateral-primary"),
+        pytest.param("left", "not_applicable", id="not-applicable"),
+    ],
+)
+def test_the_primary_site_code_without_two_known_opposite_sides_says_how_to_fix_it(
+    hospital_a, primary_side, side
+):
+    errors = submission_errors(hospital_a, contralateral("C50.9", "C50.9", primary_side, side))
+    assert list(errors) == ["metastases[0].site"]
+    message = errors["metastases[0].site"][0]
+    assert "primary_laterality" in message and "'left'" in message and "'right'" in message
+    assert f"primary '{primary_side}', metastasis '{side}'" in message
+
+
+def test_an_unpaired_organ_cannot_hold_a_metastasis_at_the_primary_code_whatever_the_sides(
+    hospital_a,
+):
+    payload = contralateral("C22.0", "C22.0", "left", "right")
+    payload.update(primary_morphology="8170/3", subtype=None)
+    payload["metastases"][0]["morphology"] = "8170/6"
+    errors = submission_errors(hospital_a, payload)
+    assert "not a paired organ" in errors["metastases[0].site"][0]
+
+
 def test_another_site_of_the_same_organ_is_a_legal_metastatic_site(hospital_a):
     assert submit(hospital_a, with_metastasis(site="C50.4")).metastases.get().site_id == "C50.4"
 

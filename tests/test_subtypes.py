@@ -2,10 +2,19 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from registry.models import Case
 from registry.services.cases import case_create
-from registry.subtypes import Receptors, derive_breast_subtype, her2_positive
+from registry.subtypes import (
+    BREAST_SURROGATES,
+    Receptors,
+    derive_breast_subtype,
+    her2_positive,
+    possible_breast_subtypes,
+    ruled_out_by,
+)
 from tests.factories import founding_payload
 
 LUMINAL_A = "luminal_a_like"
@@ -172,3 +181,119 @@ def test_unknown_subtype_code_is_rejected(hospital_a):
 
 def test_no_subtype_and_no_receptors_is_a_legal_unknown(hospital_a):
     assert submit(hospital_a, subtype=None).subtype_id is None
+
+
+# ---------------------------------------------------------------- partial receptors
+
+
+def test_a_subtype_the_known_receptors_rule_out_is_rejected_with_her2_missing(hospital_a):
+    errors = submission_errors(hospital_a, er_percent=95, pr_percent=5, subtype=LUMINAL_A)
+    assert list(errors) == ["subtype"]
+    message = errors["subtype"][0]
+    assert "PR ≥ 20 %" in message
+    assert "PR 5 %" in message and "HER2 not given" in message
+    assert not Case.objects.exists()
+
+
+def test_a_subtype_still_possible_with_missing_receptors_is_kept(hospital_a):
+    case = submit(hospital_a, er_percent=95, pr_percent=5, subtype=LUMINAL_B_HER2_NEG)
+    assert case.subtype_id == LUMINAL_B_HER2_NEG
+
+
+def test_er_negative_pr_positive_her2_negative_fits_no_surrogate(hospital_a):
+    errors = submission_errors(
+        hospital_a, er_percent=0, pr_percent=30, her2_ihc="0", subtype=TRIPLE_NEGATIVE
+    )
+    assert "fit no St Gallen 2013 surrogate" in errors["subtype"][0]
+
+
+# The St Gallen 2013 surrogates as DESIGN.md states them, written independently of
+# registry.subtypes, for complete receptors: ER/PR positive at >= 1 %, PR high at
+# >= 20 %, Ki-67 high at >= 20 %, HER2 positive on IHC 3+ or amplified ISH.
+def st_gallen(er: int, pr: int, her2: bool, ki67: int) -> set[str]:
+    er_pos, pr_pos = er >= 1, pr >= 1
+    fits = set()
+    if er_pos and not her2 and ki67 < 20 and pr >= 20:
+        fits.add(LUMINAL_A)
+    if er_pos and not her2 and (ki67 >= 20 or pr < 20):
+        fits.add(LUMINAL_B_HER2_NEG)
+    if (er_pos or pr_pos) and her2:
+        fits.add(LUMINAL_B_HER2_POS)
+    if not er_pos and not pr_pos and her2:
+        fits.add(HER2_ENRICHED)
+    if not er_pos and not pr_pos and not her2:
+        fits.add(TRIPLE_NEGATIVE)
+    return fits
+
+
+HER2_WORDINGS = [
+    ("", ""),
+    ("0", ""),
+    ("1+", ""),
+    ("2+", ""),
+    ("3+", ""),
+    ("2+", "amplified"),
+    ("2+", "not_amplified"),
+    ("2+", "equivocal"),
+    ("", "amplified"),
+    ("", "not_amplified"),
+]
+percent_or_missing = st.one_of(st.none(), st.integers(min_value=0, max_value=100))
+
+
+@st.composite
+def partial_receptors(draw) -> Receptors:
+    her2_ihc, her2_ish = draw(st.sampled_from(HER2_WORDINGS))
+    return receptors(
+        draw(percent_or_missing),
+        draw(percent_or_missing),
+        her2_ihc,
+        her2_ish,
+        draw(percent_or_missing),
+    )
+
+
+def completions(partial: Receptors) -> list[tuple[int, int, bool, int]]:
+    """Every way the missing receptors could turn out, one value per threshold class."""
+
+    def values(given: int | None, classes: tuple[int, ...]) -> tuple[int, ...]:
+        return classes if given is None else (given,)
+
+    her2 = her2_positive(partial)
+    return [
+        (er, pr, positive, ki67)
+        for er in values(partial.er_percent, (0, 1, 50))
+        for pr in values(partial.pr_percent, (0, 1, 19, 20, 80))
+        for positive in ((True, False) if her2 is None else (her2,))
+        for ki67 in values(partial.ki67_percent, (0, 19, 20, 90))
+    ]
+
+
+@given(partial_receptors(), st.sampled_from(sorted(BREAST_SURROGATES)))
+def test_a_subtype_is_ruled_out_exactly_when_no_completion_of_the_receptors_fits_it(
+    partial, subtype
+):
+    could_fit = any(subtype in st_gallen(*values) for values in completions(partial))
+    assert (not ruled_out_by(partial, subtype)) is could_fit
+
+
+@given(partial_receptors())
+def test_the_derived_subtype_is_never_ruled_out_and_settles_the_rest(partial):
+    derived = derive_breast_subtype(partial)
+    if derived is not None:
+        assert possible_breast_subtypes(partial) == [derived]
+
+
+@given(
+    st.integers(0, 100),
+    st.integers(0, 100),
+    st.sampled_from(HER2_WORDINGS[1:]),
+    st.integers(0, 100),
+)
+def test_complete_receptors_leave_at_most_the_st_gallen_subtype(er, pr, her2, ki67):
+    complete = receptors(er, pr, her2[0], her2[1], ki67)
+    if her2_positive(complete) is None:
+        return  # HER2 2+ without ISH stays undetermined
+    assert set(possible_breast_subtypes(complete)) == st_gallen(
+        er, pr, her2_positive(complete), ki67
+    )

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from api.serializers.base import ProblemFieldErrorSerializer, StrictFieldsMixin
 from api.serializers.cases import CaseSerializer
+from registry.models import FlagCode
 from registry.services.batch import MAX_BATCH_SIZE
 
 BATCH_RESULTS = ["created", "updated", "unchanged", "error"]
@@ -41,6 +42,15 @@ class CaseBatchSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
+class BatchItemFlagSerializer(serializers.Serializer):
+    """A soft edit the stored case raises (see the case's `flags`)."""
+
+    code = serializers.ChoiceField(choices=FlagCode.choices)
+    field = serializers.CharField()
+    message = serializers.CharField()
+    open = serializers.BooleanField(source="is_open")
+
+
 class BatchItemResultSerializer(serializers.Serializer):
     """What became of one case of the batch."""
 
@@ -58,6 +68,12 @@ class BatchItemResultSerializer(serializers.Serializer):
     )
     errors = ProblemFieldErrorSerializer(
         many=True, help_text="Why the case was refused, by field path; empty unless error."
+    )
+    flags = BatchItemFlagSerializer(
+        many=True,
+        help_text=(
+            "Soft edits of the stored case: accepted, counted once a curator confirms them."
+        ),
     )
 
 

@@ -8,7 +8,15 @@ domain's validation edits, run by the services for every way in.
 from rest_framework import serializers
 
 from api.serializers.base import CodeField, StrictFieldsMixin
-from registry.models import Case, Metastasis, ReviewStatus, Treatment
+from registry.models import (
+    Case,
+    CaseFlag,
+    FlagCode,
+    Metastasis,
+    RedactedField,
+    ReviewStatus,
+    Treatment,
+)
 from registry.services.case_payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
 
 
@@ -60,6 +68,34 @@ class TreatmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         fields = TREATMENT_FIELDS
 
 
+class CaseFlagSerializer(serializers.ModelSerializer):
+    """A soft edit: unusual but possible; the case counts once a curator confirms it."""
+
+    code = serializers.ChoiceField(choices=FlagCode.choices, read_only=True)
+    open = serializers.BooleanField(
+        source="is_open", read_only=True, help_text="True until a curator confirms the flag."
+    )
+    confirmed_by = serializers.CharField(
+        source="confirmed_by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="The curator who confirmed it; null while open.",
+    )
+
+    class Meta:
+        model = CaseFlag
+        fields = [
+            "code",
+            "field",
+            "message",
+            "open",
+            "confirmed_by",
+            "confirmed_at",
+            "confirmation_reason",
+        ]
+        read_only_fields = fields
+
+
 class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A de-identified case with its metastases and treatments."""
 
@@ -90,6 +126,14 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     )
     metastases = MetastasisSerializer(many=True, min_length=1, max_length=50)
     treatments = TreatmentSerializer(many=True, required=False, max_length=50)
+    flags = CaseFlagSerializer(
+        many=True,
+        read_only=True,
+        help_text=(
+            "Soft edits the case raises: stored, but counted in statistics only once a "
+            "curator confirms every flag."
+        ),
+    )
 
     class Meta:
         model = Case
@@ -106,6 +150,7 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "subtype_title",
             "metastases",
             "treatments",
+            "flags",
             "created_at",
             "updated_at",
         ]
@@ -154,3 +199,35 @@ class CaseReviewSerializer(StrictFieldsMixin, serializers.Serializer):
 
     status = serializers.ChoiceField(choices=ReviewStatus.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class CaseOverrideSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A curator's confirmation of open flags (an over-ride), with the reason."""
+
+    flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=FlagCode.choices),
+        min_length=1,
+        max_length=len(FlagCode.choices),
+        help_text="Codes of the open flags to confirm, e.g. ['age_site_morphology'].",
+    )
+    reason = serializers.CharField(
+        max_length=2000,
+        help_text="Why the unusual combination is right (no identifiers); kept with the flag.",
+    )
+
+
+class CaseRedactionSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Stored text to redact from the case and every history row of it."""
+
+    fields = serializers.ListField(
+        child=serializers.ChoiceField(choices=RedactedField.choices),
+        min_length=1,
+        max_length=len(RedactedField.choices),
+        help_text="local_id, rejection_reason and/or misdiagnosis_text (all metastases).",
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Why (no identifiers; never the removed value).",
+    )

@@ -27,7 +27,13 @@ from api.permissions import CaseAccess
 from api.problems import field_errors
 from api.schema_examples import BATCH_EXAMPLES, BY_LOCAL_ID_EXAMPLES, FOUNDING_CASE_EXAMPLES
 from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
-from api.serializers.cases import CaseReviewSerializer, CaseSerializer, case_payload_of
+from api.serializers.cases import (
+    CaseOverrideSerializer,
+    CaseRedactionSerializer,
+    CaseReviewSerializer,
+    CaseSerializer,
+    case_payload_of,
+)
 from registry import access
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
@@ -41,6 +47,8 @@ from registry.services.cases import (
     case_upsert,
     has_details,
 )
+from registry.services.flags import case_confirm_flags
+from registry.services.redaction import case_redact
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -104,7 +112,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
     queryset = Case.objects.none()  # for the schema; get_queryset scopes by user
-    curator_actions = frozenset({"destroy", "review"})
+    curator_actions = frozenset({"destroy", "review", "overrides", "redactions"})
     idempotent_actions = frozenset({"create", "batch"})  # read by api.schema for 409/422
 
     def get_queryset(self):
@@ -184,6 +192,54 @@ class CaseViewSet(viewsets.ModelViewSet):
                 reason=params.validated_data.get("reason", ""),
                 actor=request.user,
             )
+        return self._case_response(case, status.HTTP_200_OK)
+
+    @extend_schema(
+        request=CaseOverrideSerializer,
+        responses=CaseSerializer,
+        parameters=[ETAG],
+        summary="Confirm flagged combinations (curators)",
+        description=(
+            "A soft edit flags a combination that is unusual but possible (see `flags` on the "
+            "case); the case is stored but not counted in statistics until a curator confirms "
+            "each open flag here, with a reason. Who, when and why are kept on the flag and in "
+            "the case's history. 400 names a flag that is not open on the case."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def overrides(self, request, uuid=None):
+        params = CaseOverrideSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        case = case_confirm_flags(
+            case=self.get_object(),
+            codes=params.validated_data["flags"],
+            reason=params.validated_data["reason"],
+            actor=request.user,
+        )
+        return self._case_response(case, status.HTTP_200_OK)
+
+    @extend_schema(
+        request=CaseRedactionSerializer,
+        responses=CaseSerializer,
+        parameters=[ETAG],
+        summary="Redact identifying text from a case and its history (curators)",
+        description=(
+            "Replaces the named fields in the case and in every history row of it (and in "
+            "stored idempotent replies and admin log entries) with a redaction mark: "
+            "`local_id` becomes `redacted-<uuid>`, free text `[redacted]`. The event is "
+            "recorded with who, when and which fields, never the old value."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def redactions(self, request, uuid=None):
+        params = CaseRedactionSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        case = case_redact(
+            case=self.get_object(),
+            fields=params.validated_data["fields"],
+            reason=params.validated_data.get("reason", ""),
+            actor=request.user,
+        )
         return self._case_response(case, status.HTTP_200_OK)
 
     # ---------------------------------------------------------------- by the submitter's key

@@ -6,6 +6,7 @@ validated, versioned and recorded in the history exactly as one from the API.
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
@@ -18,6 +19,7 @@ from registry.admin.case_queue import (
     RejectionForm,
     case_search,
 )
+from registry.admin.curation import CaseFlagInline, OverrideForm, RedactionForm, RedactionInline
 from registry.admin.history import (
     AuditHistoryAdmin,
     MetastasisHistoryInline,
@@ -31,6 +33,8 @@ from registry.services.cases import (
     case_review,
     case_update,
 )
+from registry.services.flags import case_confirm_flags
+from registry.services.redaction import case_redact
 
 
 def _cases(count: int) -> str:
@@ -45,7 +49,14 @@ class CaseAdmin(AuditHistoryAdmin):
     """The review queue and the case page, with its parts and their history."""
 
     form = CaseForm
-    inlines = [MetastasisInline, TreatmentInline, MetastasisHistoryInline, TreatmentHistoryInline]
+    inlines = [
+        MetastasisInline,
+        TreatmentInline,
+        CaseFlagInline,
+        RedactionInline,
+        MetastasisHistoryInline,
+        TreatmentHistoryInline,
+    ]
     list_display = [
         "short_uuid",
         "institution_code",
@@ -53,6 +64,7 @@ class CaseAdmin(AuditHistoryAdmin):
         "primary_site_code",
         "metastatic_sites",
         "status",
+        "open_flags",
         "source",
         "updated_at",
     ]
@@ -60,6 +72,7 @@ class CaseAdmin(AuditHistoryAdmin):
     list_select_related = ["institution"]
     list_filter = [
         "status",
+        "has_open_flags",
         "institution",
         MetastaticSiteGroupFilter,
         PrimarySiteGroupFilter,
@@ -68,7 +81,7 @@ class CaseAdmin(AuditHistoryAdmin):
     search_fields = ["local_id"]  # widened in get_search_results
     search_help_text = "Local ID, UUID (or its first characters), or a site code: C44.4, C44."
     show_full_result_count = False  # one COUNT(*) per page over a million cases is enough
-    actions = ["mark_in_review", "mark_verified", "mark_rejected"]
+    actions = ["mark_in_review", "mark_verified", "mark_rejected", "confirm_flags", "redact_text"]
     autocomplete_fields = ["primary_site", "primary_morphology"]
     readonly_fields = [
         "uuid",
@@ -121,7 +134,7 @@ class CaseAdmin(AuditHistoryAdmin):
         ("Outcome", {"fields": [("vital_status", "follow_up_months")]}),
         ("Record", {"fields": [("created_at", "updated_at")]}),
     ]
-    history_list_display = ["status", "version"]
+    history_list_display = ["status", "has_open_flags", "version"]
 
     def get_queryset(self, request):
         sites = Metastasis.objects.only("id", "case_id", "site_id")
@@ -144,6 +157,11 @@ class CaseAdmin(AuditHistoryAdmin):
     @admin.display(description="metastatic sites")
     def metastatic_sites(self, case: Case) -> str:
         return ", ".join(sorted({metastasis.site_id for metastasis in case.metastases.all()}))
+
+    @admin.display(description="open flags", boolean=True, ordering="has_open_flags")
+    def open_flags(self, case: Case) -> bool:
+        # Not counted in statistics until a curator confirms its flags.
+        return case.has_open_flags
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -198,6 +216,93 @@ class CaseAdmin(AuditHistoryAdmin):
             self.message_user(request, f"{_cases(moved)} moved to {label}.", messages.SUCCESS)
         if unchanged:
             self.message_user(request, f"{_cases(unchanged)} already {label}.", messages.INFO)
+
+    # ---------------------------------------------------------------- curation actions
+
+    @admin.action(
+        description="Confirm flags of selected cases (asks which and why)", permissions=["change"]
+    )
+    def confirm_flags(self, request, queryset):
+        form = OverrideForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._curation_page(
+                request,
+                queryset,
+                form,
+                action="confirm_flags",
+                verb="Confirm",
+                intro="Confirm the unusual combinations flagged on these cases? Confirmed "
+                "cases count in statistics; the reason is kept with each flag and its history.",
+            )
+        codes, reason = form.cleaned_data["flags"], form.cleaned_data["reason"]
+        self._each_case(
+            request,
+            queryset,
+            lambda case: case_confirm_flags(
+                case=case, codes=codes, reason=reason, actor=request.user
+            ),
+            done="flags confirmed",
+        )
+        return None
+
+    @admin.action(
+        description="Redact identifying text from selected cases and their history",
+        permissions=["change"],
+    )
+    def redact_text(self, request, queryset):
+        form = RedactionForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._curation_page(
+                request,
+                queryset,
+                form,
+                action="redact_text",
+                verb="Redact",
+                intro="Redact these fields from the cases and every history row of them? "
+                "This cannot be undone; the redaction is recorded without the old value.",
+            )
+        fields, reason = form.cleaned_data["fields"], form.cleaned_data["reason"]
+        self._each_case(
+            request,
+            queryset,
+            lambda case: case_redact(case=case, fields=fields, reason=reason, actor=request.user),
+            done="redacted",
+        )
+        return None
+
+    def _each_case(self, request, queryset, change, done: str) -> None:
+        """Apply `change` to each case in its own savepoint; report what was refused, by case."""
+        changed = 0
+        for case in Case.objects.filter(pk__in=queryset.values("pk")).order_by("pk"):
+            try:
+                with transaction.atomic():
+                    change(case)
+            except ValidationError as refused:
+                self.message_user(request, f"{case}: {' '.join(refused.messages)}", messages.ERROR)
+                continue
+            changed += 1
+        if changed:
+            self.message_user(request, f"{_cases(changed)} {done}.", messages.SUCCESS)
+
+    def _curation_page(self, request, queryset, form, *, action: str, verb: str, intro: str):
+        count = queryset.count()
+        shown = list(queryset.prefetch_related("flags")[:20])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{verb} cases",
+            "intro": intro,
+            "verb": verb,
+            "action": action,
+            "opts": self.opts,
+            "form": form,
+            "count": count,
+            "cases": shown,
+            "more": count - len(shown),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/registry/case/curation_action.html", context)
 
     # ---------------------------------------------------------------- writes
 

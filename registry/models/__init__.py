@@ -4,6 +4,7 @@ from registry.models.case import Case, Metastasis, Treatment
 from registry.models.choices import (
     Behaviour,
     Confirmation,
+    FlagCode,
     Grade,
     Her2Ihc,
     Her2Ish,
@@ -13,6 +14,7 @@ from registry.models.choices import (
     Misdiagnosis,
     Modality,
     Presentation,
+    RedactedField,
     Response,
     ReviewStatus,
     Role,
@@ -23,8 +25,10 @@ from registry.models.choices import (
     VitalStatus,
 )
 from registry.models.counted import COUNTED_CASE_FIELDS, CountedMetastasis
+from registry.models.flags import CaseFlag
 from registry.models.idempotency import IdempotencyRecord, IdempotencyState
 from registry.models.institution import Institution, User
+from registry.models.redaction import Redaction
 from registry.models.token import ApiToken
 from registry.models.vocabulary import (
     Morphology,
@@ -38,8 +42,10 @@ __all__ = [
     "ApiToken",
     "Behaviour",
     "Case",
+    "CaseFlag",
     "Confirmation",
     "CountedMetastasis",
+    "FlagCode",
     "Grade",
     "Her2Ihc",
     "Her2Ish",
@@ -54,6 +60,8 @@ __all__ = [
     "Modality",
     "Morphology",
     "Presentation",
+    "RedactedField",
+    "Redaction",
     "Response",
     "ReviewStatus",
     "Role",

@@ -127,6 +127,13 @@ class Case(models.Model):
         editable=False,
         help_text="Random and permanent; perturbs published counts (cell-key method).",
     )
+    has_open_flags = models.BooleanField(
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text="A soft edit awaits a curator's confirmation; not counted until then.",
+    )
+
     version = models.PositiveIntegerField(default=1, help_text="Raised on every change (ETag).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

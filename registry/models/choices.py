@@ -174,3 +174,26 @@ class Behaviour(models.IntegerChoices):
         9,
         "Malignant, uncertain whether primary or metastatic",
     )
+
+
+class FlagCode(models.TextChoices):
+    """Soft edits: combinations that are unusual but possible (NAACCR's over-ride flags).
+
+    A flagged case is stored, and counts in statistics once a curator confirms it.
+    """
+
+    SEX_SITE = "sex_site", "Sex-specific primary site in a patient recorded as the other sex"
+    AGE_SITE_MORPHOLOGY = "age_site_morphology", "Age unusual for the primary's site and histology"
+    SITE_MORPHOLOGY = "site_morphology", "Histology unusual for the primary site"
+    METASTASIS_HISTOLOGY = (
+        "metastasis_histology",
+        "Metastasis histology of another family than the primary's",
+    )
+
+
+class RedactedField(models.TextChoices):
+    """Stored text a curator can redact from a case and every history row of it."""
+
+    LOCAL_ID = "local_id", "The submitter's key (local_id)"
+    REJECTION_REASON = "rejection_reason", "The rejection reason"
+    MISDIAGNOSIS_TEXT = "misdiagnosis_text", "The metastases' misdiagnosis text"

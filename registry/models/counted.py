@@ -13,6 +13,8 @@ are inserted with their metastases, deleted with them (and with TRUNCATE), and
 updated when a counted attribute of their case changes. Nothing in Python writes
 it. On SQLite (`make run`) the table does not exist and the statistics join the
 base tables instead; see `registry.stats`.
+
+Migration 0004 adds `has_open_flags` to the copied columns (soft-edit flags).
 """
 
 from django.db import models
@@ -33,6 +35,7 @@ COUNTED_CASE_FIELDS = (
     "primary_morphology",
     "subtype",
     "record_key",
+    "has_open_flags",
 )
 
 
@@ -69,6 +72,7 @@ class CountedMetastasis(models.Model):
         Subtype, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     record_key = models.PositiveSmallIntegerField()
+    has_open_flags = models.BooleanField(default=False)  # copied by migration 0005's triggers
 
     class Meta:
         managed = False  # created, filled and kept by migration 0003's SQL

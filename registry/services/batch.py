@@ -79,6 +79,11 @@ class ItemResult:
     def result(self) -> str:
         return self.outcome.value if self.outcome else "error"
 
+    @property
+    def flags(self) -> list:
+        """The stored case's soft-edit flags (held in memory by the write); none for an error."""
+        return list(self.case.flags.all()) if self.case is not None else []
+
 
 def check_batch_size(size: int) -> None:
     if size > MAX_BATCH_SIZE:
@@ -154,7 +159,7 @@ def _write(institution, items, prepared: dict[int, Case], actor, results) -> Non
         for case in Case.objects.select_for_update()
         .filter(institution=institution, local_id__in=[c.local_id for c in prepared.values()])
         .order_by("pk")  # parallel batches lock shared cases in one order: no deadlock
-        .prefetch_related("metastases", "treatments")
+        .prefetch_related("metastases", "treatments", "flags")
     }
     new, changed = [], []
     for index, case in prepared.items():

@@ -18,6 +18,9 @@ from registry.edits import check_case, derive_case_values
 from registry.models import Case, Institution, Metastasis, ReviewStatus, Treatment, User
 from registry.services.bulk_rows import create_with_history, insert_history, update_rows
 from registry.services.case_payload import CASE_FIELDS, CodedPayload, build_case, case_payload
+from registry.services.flags import settle_flags
+from registry.services.redaction import redact_deleted_case
+from registry.soft_edits import flag_case
 from registry.vocabularies import VocabularySnapshot, current_vocabularies
 
 RECEPTOR_FIELDS = ("er_percent", "pr_percent", "her2_ihc", "her2_ish", "ki67_percent")
@@ -88,7 +91,7 @@ def case_update(
     """Replace (or, with `partial`, patch) a stored case; UNCHANGED writes nothing."""
     case = (
         Case.objects.select_for_update()
-        .prefetch_related("metastases", "treatments")
+        .prefetch_related("metastases", "treatments", "flags")
         .get(pk=case.pk)
     )
     if expected_version is not None and expected_version != case.version:
@@ -177,11 +180,17 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
 
 @transaction.atomic
 def case_delete(*, case: Case, actor: User | None) -> None:
-    """Delete a case; its history keeps who deleted it and what it held."""
+    """Delete a case; its history keeps who deleted it and its coded record.
+
+    Its free text and key are redacted from every history row (a `Redaction`
+    records it): what a deleted case held must not outlive it in the history.
+    """
     stored = Case.objects.prefetch_related("metastases", "treatments").get(pk=case.pk)
     _delete_children([stored], actor, timezone.now())
+    case_id, case_uuid = stored.pk, stored.uuid
     case._history_user = actor
     case.delete()
+    redact_deleted_case(case_id=case_id, case_uuid=case_uuid, actor=actor)
 
 
 # ---------------------------------------------------------------- steps shared with batches
@@ -190,13 +199,15 @@ def case_delete(*, case: Case, actor: User | None) -> None:
 def prepare_case(case: Case, payload: CodedPayload, vocab: VocabularySnapshot | None = None):
     """Build, derive and validate in memory; raises ValidationError with every problem.
 
-    The unsaved metastases and treatments wait on the case for `store_cases`.
+    The unsaved metastases and treatments, and the soft-edit flags the case
+    raises, wait on the case for `store_cases`.
     """
     vocab = vocab or current_vocabularies()
     _, metastases, treatments = build_case(payload, case)
     derive_case_values(case, vocab)
     check_case(case, metastases, treatments, vocab)
     case._pending_children = (metastases, treatments)
+    case._pending_flags = flag_case(case, metastases, vocab)
 
 
 def attach_details(case: Case, vocab: VocabularySnapshot) -> None:
@@ -215,13 +226,11 @@ def attach_details(case: Case, vocab: VocabularySnapshot) -> None:
         morphology = metastasis.morphology_id
         metastasis.morphology = vocab.morphology[morphology] if morphology is not None else None
     # Children in id order, as the prefetch of `with_case_details` gives them, held
-    # the way prefetch_related holds them (an evaluated queryset per relation).
-    case._prefetched_objects_cache = {}
+    # the way prefetch_related holds them (an evaluated queryset per relation);
+    # `store_cases` put the flags there already.
+    case.__dict__.setdefault("_prefetched_objects_cache", {})
     for name, rows in (("metastases", metastases), ("treatments", treatments)):
-        loaded = getattr(case, name).get_queryset()
-        loaded._result_cache = sorted(rows, key=lambda row: row.pk)
-        loaded._prefetch_done = True
-        case._prefetched_objects_cache[name] = loaded
+        _hold(case, name, sorted(rows, key=lambda row: row.pk))
     case._has_details = True
 
 
@@ -242,6 +251,7 @@ def apply_change(prepared: Case, stored: Case, actor: User | None) -> bool:
         attname = Case._meta.get_field(name).attname
         setattr(stored, attname, getattr(prepared, attname))
     stored._pending_children = (metastases, treatments)
+    stored._pending_flags = prepared._pending_flags
     if actor is None or not actor.is_curator:
         # New content needs a new review, whatever the case's status was.
         stored.status = ReviewStatus.SUBMITTED
@@ -267,6 +277,7 @@ _UPDATED_FIELDS = [
     *(Case._meta.get_field(name).attname for name in CASE_FIELDS),
     "status",
     "rejection_reason",
+    "has_open_flags",
     "version",
     "updated_at",
 ]
@@ -277,9 +288,11 @@ def store_cases(*, new: list[Case], changed: list[Case], actor: User | None) -> 
 
     New cases are inserted; changed ones (from `apply_change`, children
     prefetched) are updated and their metastases and treatments replaced.
-    A fixed number of statements, however many cases.
+    A fixed number of statements, however many cases (and a few per flagged case).
+    Each case's flags after the write are held as its prefetched `flags`.
     """
     now = timezone.now()
+    flags = settle_flags([*new, *changed])
     if new:
         create_with_history(Case, new, actor, now)
     if changed:
@@ -290,6 +303,17 @@ def store_cases(*, new: list[Case], changed: list[Case], actor: User | None) -> 
         insert_history(Case, changed, "~", actor, now, reason="")
         _delete_children(changed, actor, now)
     _insert_children([*new, *changed], actor, now)
+    flags.write(actor, now)
+    for case in [*new, *changed]:
+        _hold(case, "flags", flags.of(case))
+
+
+def _hold(case: Case, relation: str, rows: list) -> None:
+    """Hold rows as the case's prefetched relation, as prefetch_related would."""
+    loaded = getattr(case, relation).get_queryset()
+    loaded._result_cache = rows
+    loaded._prefetch_done = True
+    case.__dict__.setdefault("_prefetched_objects_cache", {})[relation] = loaded
 
 
 def _insert_children(cases: list[Case], actor: User | None, now) -> None:

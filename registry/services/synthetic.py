@@ -75,6 +75,7 @@ CASE_COLUMNS = (
     "primary_morphology_id",
     "subtype_id",
     "primary_site_id",
+    "has_open_flags",
 )
 METASTASIS_COLUMNS = (
     "id",
@@ -458,6 +459,7 @@ def _case_row(case: SyntheticCase, case_id: int, institution_id: int, now: str) 
             case.primary_morphology,
             case.subtype or "\\N",
             case.primary_site,
+            "f",  # synthetic cases raise no soft-edit flag
         )
     )
 
