@@ -123,8 +123,16 @@ def normalise_for_screen(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def find_identifiers(text: str, *, limit: int | None = MAX_SCREENED_CHARS) -> list[IdentifierKind]:
-    """Every kind of identifier the text seems to hold, in a fixed order; [] if none."""
+def find_identifiers(
+    text: str, *, limit: int | None = MAX_SCREENED_CHARS, key: bool = False
+) -> list[IdentifierKind]:
+    """Every kind of identifier the text seems to hold, in a fixed order; [] if none.
+
+    `key`: the text is a case key. Keys are commonly sequence numbers
+    ("2021-000123"), which look like a long number or a possible phone number,
+    so there only record-number cues ("MRN 1234") and numbers valid in a
+    numbering plan count; names, addresses, e-mail, web addresses and dates do.
+    """
     if limit is not None and len(text) > limit:
         return [IdentifierKind.TOO_LONG]
     text = normalise_for_screen(text)
@@ -141,8 +149,9 @@ def find_identifiers(text: str, *, limit: int | None = MAX_SCREENED_CHARS) -> li
             spans.append(match.span())
     # A date or SSN already named is not a second finding as a number.
     rest = _masked(text, spans)
-    found |= _number_runs(rest)
-    if _has_phone_number(rest):
+    if not key:
+        found |= _number_runs(rest)
+    if _has_phone_number(rest, strict=key):
         found.add(IdentifierKind.PHONE)
     return [kind for kind in IdentifierKind if kind in found]
 
@@ -221,9 +230,10 @@ def _number_runs(text: str) -> set[IdentifierKind]:
     return found
 
 
-def _has_phone_number(text: str) -> bool:
+def _has_phone_number(text: str, strict: bool) -> bool:
     first, *others = PHONE_REGIONS
-    leniencies = [(first, phonenumbers.Leniency.POSSIBLE)]
+    loose = phonenumbers.Leniency.VALID if strict else phonenumbers.Leniency.POSSIBLE
+    leniencies = [(first, loose)]
     leniencies += [(region, phonenumbers.Leniency.VALID) for region in others]
     for region, leniency in leniencies:
         matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency)

@@ -28,6 +28,7 @@ from api.problems import field_errors
 from api.schema_examples import BATCH_EXAMPLES, BY_LOCAL_ID_EXAMPLES, FOUNDING_CASE_EXAMPLES
 from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
 from api.serializers.cases import CaseReviewSerializer, CaseSerializer, case_payload_of
+from registry.case_keys import local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
@@ -117,8 +118,9 @@ class CaseViewSet(viewsets.ModelViewSet):
 
     def get_object(self):
         if "local_id" in self.kwargs:  # by_local_id, and OPTIONS on it ("metadata")
+            key = local_id_key(normalise_local_id(self.kwargs["local_id"]))
             cases = self.get_queryset().filter(
-                institution=self._institution_named({}), local_id=self.kwargs["local_id"]
+                institution=self._institution_named({}), local_id_key=key
             )
             case = get_object_or_404(cases)
             self.check_object_permissions(self.request, case)
@@ -150,7 +152,7 @@ class CaseViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(case, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         given_local_id = serializer.validated_data.get("local_id", case.local_id)
-        if given_local_id != case.local_id:
+        if local_id_key(normalise_local_id(given_local_id)) != case.local_id_key:
             raise ValidationError({"local_id": ["A case's local_id cannot change."]})
         write = case_update(
             case=case,
@@ -220,7 +222,8 @@ class CaseViewSet(viewsets.ModelViewSet):
         data = {"local_id": local_id, **request.data} if isinstance(request.data, dict) else None
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
-        if serializer.validated_data["local_id"] != local_id:
+        given = serializer.validated_data["local_id"]
+        if local_id_key(normalise_local_id(given)) != local_id_key(normalise_local_id(local_id)):
             raise ValidationError({"local_id": ["The body's local_id differs from the URL's."]})
         write = case_upsert(
             institution=self._institution_named(serializer.validated_data),
