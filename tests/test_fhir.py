@@ -489,16 +489,46 @@ BROKEN = {
         422,
         [("invalid", "Bundle.entry[3].resource.subject")],
     ),
-    "ER as an interpretation": (
-        _with(
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "expression"),
+    [
+        (  # ER as an interpretation: the registry keeps percentages
             lambda b: b["entry"].append(
                 marker("85337-4", {"valueCodeableConcept": {"text": "Positive"}})
-            )
+            ),
+            "Bundle.entry[5].resource.value[x]",
         ),
-        422,
-        [("not-supported", "Bundle.entry[5].resource.value[x]")],
-    ),
-}
+        (  # a laterality qualifier the concept map does not know
+            lambda b: b["entry"][PRIMARY_AT]["resource"]["bodySite"][0].update(
+                extension=[
+                    {
+                        "url": codes.EXT_LATERALITY,
+                        "valueCodeableConcept": {
+                            "coding": [{"system": codes.SNOMED, "code": "66459002"}]
+                        },
+                    }
+                ]
+            ),
+            f"Bundle.entry[{PRIMARY_AT}].resource.bodySite[0].extension[0].valueCodeableConcept",
+        ),
+    ],
+    ids=["ER as an interpretation", "unknown laterality qualifier"],
+)
+def test_what_the_registry_cannot_store_is_noted_and_the_case_kept(submitter_a, change, expression):
+    response = post(client_for(submitter_a), _with(change))
+
+    assert response.status_code == 201, response.content
+    notes = [
+        issue["expression"][0]
+        for issue in outcome_of(response)["issue"]
+        if issue["diagnostics"].startswith("Not read:")
+    ]
+    assert expression in notes
+    assert Case.objects.get().er_percent is None
 
 
 @pytest.mark.django_db

@@ -466,6 +466,10 @@ class _BundleReader:
             return None
         return _whole(Decimal(duration.value) * per_unit), f"{path}.value"
 
+    def _not_read(self, why: str, path: str) -> None:
+        """Something the registry cannot store: reported, and the rest of the case kept."""
+        self.notes.append(note(f"Not read: {why}", path))
+
     def _put(self, target: dict, prefix: str, name: str, value, source: str) -> None:
         target[name] = value
         self.sources[f"{prefix}{name}"] = source
@@ -710,13 +714,10 @@ class _BundleReader:
             concept, concept_path = found
             mapped = self._mapped(concept, concept_path, "laterality")
             if mapped is None:
-                self.errors.append(
-                    Issue(
-                        CODE_INVALID,
-                        "Laterality is a SNOMED CT qualifier such as 7771000 (left) or "
-                        "24028007 (right).",
-                        concept_path,
-                    )
+                self._not_read(
+                    "laterality is read as a SNOMED CT qualifier such as 7771000 (left) or "
+                    "24028007 (right); recorded as unknown.",
+                    concept_path,
                 )
             else:
                 self._put(target, prefix, name, mapped.code, mapped.path)
@@ -821,27 +822,23 @@ class _BundleReader:
         if name.endswith("_percent"):
             quantity = observation.valueQuantity
             if quantity is None:
-                self.errors.append(
-                    Issue(
-                        NOT_SUPPORTED,
-                        "The registry records this receptor as the percentage of stained "
-                        "nuclei: give valueQuantity in % (UCUM '%'), not an interpretation.",
-                        f"{path}.value[x]",
-                    )
+                self._not_read(
+                    "the registry records this receptor as the percentage of stained "
+                    "nuclei (valueQuantity in UCUM '%'), not an interpretation.",
+                    f"{path}.value[x]",
                 )
                 return None
             if (quantity.code or quantity.unit) != "%" or quantity.value is None:
-                self.errors.append(
-                    Issue(INVALID, "Give the value in percent (UCUM '%').", f"{path}.valueQuantity")
+                self._not_read(
+                    "the registry records this receptor in percent (UCUM '%').",
+                    f"{path}.valueQuantity",
                 )
                 return None
             return _whole(quantity.value), f"{path}.valueQuantity.value"
         concept = observation.valueCodeableConcept
         where = f"{path}.valueCodeableConcept"
         if concept is None:
-            self.errors.append(
-                Issue(NOT_SUPPORTED, "Give the result as valueCodeableConcept.", f"{path}.value[x]")
-            )
+            self._not_read("the result is read as valueCodeableConcept.", f"{path}.value[x]")
             return None
         mapped = self._mapped(concept, where, name)
         if mapped is None:
@@ -851,7 +848,7 @@ class _BundleReader:
                 else "SNOMED CT 10828004 (positive: amplified), 260385009 (negative) or "
                 "42425007 (equivocal)"
             )
-            self.errors.append(Issue(CODE_INVALID, f"Expected {expected}.", where))
+            self._not_read(f"the registry reads {expected}.", where)
             return None
         return mapped.code, mapped.path
 
@@ -876,9 +873,7 @@ class _BundleReader:
                 )
         per_unit = {"mm": 1, "cm": 10}.get(quantity.code or quantity.unit) if quantity else None
         if quantity is None or quantity.value is None or per_unit is None:
-            self.errors.append(
-                Issue(INVALID, "Give the longest dimension in mm or cm (UCUM).", where)
-            )
+            self._not_read("the registry reads the longest dimension in mm or cm (UCUM).", where)
             return
         size = _whole(Decimal(quantity.value) * per_unit)
         self._put(
@@ -914,13 +909,10 @@ class _BundleReader:
         if intent:
             mapped = self._mapped(intent[0], intent[1], "intent")
             if mapped is None:
-                self.errors.append(
-                    Issue(
-                        CODE_INVALID,
-                        "Intent is a SNOMED CT code such as 373808002 "
-                        "(curative) or 363676003 (palliative).",
-                        intent[1],
-                    )
+                self._not_read(
+                    "intent is read as a SNOMED CT code such as 373808002 (curative) or "
+                    "363676003 (palliative).",
+                    intent[1],
                 )
             else:
                 self._put(item, prefix, "intent", mapped.code, mapped.path)
