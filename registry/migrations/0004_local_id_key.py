@@ -9,7 +9,7 @@ them before migrating, too), then the migration is run again.
 
 from collections import defaultdict
 
-from django.db import migrations, models
+from django.db import connection, migrations, models
 
 import registry.models.case
 from registry.case_keys import local_id_key
@@ -37,10 +37,36 @@ def fill_keys(apps, schema_editor):
             "group (nothing was merged), then migrate again:\n" + "\n".join(lines)
         )
     for model in (Case, HistoricalCase):
-        rows = list(model.objects.only("pk", "local_id"))
-        for row in rows:
-            row.local_id_key = local_id_key(row.local_id)
-        model.objects.bulk_update(rows, ["local_id_key"], batch_size=5_000)
+        _write_keys(model, schema_editor.connection if schema_editor else connection)
+
+
+def _write_keys(model, db, chunk: int = 20_000) -> None:
+    """Every row's key, a chunk at a time (one UPDATE per chunk on PostgreSQL)."""
+    table, pk = db.ops.quote_name(model._meta.db_table), model._meta.pk.column
+    rows = model.objects.order_by("pk").values_list("pk", "local_id")
+    batch: list[tuple[int, str]] = []
+    for row in rows.iterator(chunk_size=chunk):
+        batch.append(row)
+        if len(batch) == chunk:
+            _update(model, db, table, pk, batch)
+            batch = []
+    if batch:
+        _update(model, db, table, pk, batch)
+
+
+def _update(model, db, table: str, pk: str, batch: list[tuple[int, str]]) -> None:
+    ids = [row_id for row_id, _ in batch]
+    keys = [local_id_key(local_id) for _, local_id in batch]
+    if db.vendor != "postgresql":
+        for row_id, key in zip(ids, keys, strict=True):
+            model.objects.filter(pk=row_id).update(local_id_key=key)
+        return
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET local_id_key = v.key "
+            f"FROM UNNEST(%s::bigint[], %s::text[]) AS v(id, key) WHERE {table}.{pk} = v.id",
+            [ids, keys],
+        )
 
 
 class Migration(migrations.Migration):
