@@ -115,6 +115,7 @@ _DIGITS = re.compile(r"\d+")
 _YEAR_ONLY = re.compile(_YEAR)
 _DIGIT_SEPARATORS = frozenset(" -./()")
 _LONG_NUMBER_DIGITS = 6  # in one unbroken run
+_PHONE_MIN_DIGITS = 5
 _SPACED_NUMBER_DIGITS = 8  # in groups joined by single separators (phone, account numbers)
 
 
@@ -130,11 +131,14 @@ def find_identifiers(
 
     `key`: the text is a case key. Keys are commonly sequence numbers
     ("2021-000123"), which look like a long number or a possible phone number,
-    so there only record-number cues ("MRN 1234") and numbers valid in a
-    numbering plan count; names, addresses, e-mail, web addresses and dates do.
+    so there only record-number cues ("MRN 1234") and international phone
+    numbers valid in a numbering plan count; names, addresses, e-mail, web
+    addresses and dates do.
     """
     if limit is not None and len(text) > limit:
         return [IdentifierKind.TOO_LONG]
+    if not text:
+        return []
     text = normalise_for_screen(text)
     found: set[IdentifierKind] = set()
     spans: list[tuple[int, int]] = []
@@ -151,7 +155,7 @@ def find_identifiers(
     rest = _masked(text, spans)
     if not key:
         found |= _number_runs(rest)
-    if _has_phone_number(rest, strict=key):
+    if _may_hold_phone_number(rest, key) and _has_phone_number(rest, strict=key):
         found.add(IdentifierKind.PHONE)
     return [kind for kind in IdentifierKind if kind in found]
 
@@ -228,6 +232,17 @@ def _number_runs(text: str) -> set[IdentifierKind]:
             found.add(IdentifierKind.LONG_NUMBER)
         previous_end = match.end()
     return found
+
+
+def _may_hold_phone_number(text: str, key: bool) -> bool:
+    """Worth asking libphonenumber (the slowest step): five digits or more, and in a key a "+".
+
+    A key of digits is a sequence number far more often than a phone number, so
+    in keys only international numbers ("+33 6 12 34 56 78") count.
+    """
+    if key and "+" not in text:
+        return False
+    return sum(map(str.isdigit, text)) >= _PHONE_MIN_DIGITS
 
 
 def _has_phone_number(text: str, strict: bool) -> bool:

@@ -45,6 +45,7 @@ def by_local_id(local_id: str) -> str:
         ("x＠localhost", "an e-mail address"),
         ("MRN 12345678", "a record, social security or other ID number"),
         ("2019-03-05", "a date finer than a year"),
+        ("+33 6 12 34 56 78", "a phone number"),
         ("Mrs Doe 1", "a name with a title"),
         ("   ", "cannot be blank"),
         ("x" * 65, "at most 64 characters"),
