@@ -63,7 +63,12 @@ LOCAL_ID = OpenApiParameter(
     "local_id",
     str,
     OpenApiParameter.PATH,
-    description="Your institution's own key for the case (at most 64 characters).",
+    description=(
+        "Your institution's own key for the case (at most 64 characters, no '/', no "
+        "control, format or bidi characters, nothing that identifies the patient). Keys "
+        "that look the same are one key: case, width (fullwidth forms), dashes and "
+        "Cyrillic or Greek look-alike letters do not make a second case."
+    ),
 )
 INSTITUTION = OpenApiParameter(
     "institution",
