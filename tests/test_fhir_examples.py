@@ -27,6 +27,7 @@ from tests.api_helpers import client_for
 EXAMPLES = Path(__file__).parent / "fhir_examples"
 STU4 = "mcode-stu4-john-anyperson.json"
 STU1 = "mcode-stu1-john-anyperson.json"
+JENNY = "mcode-stu4-jenny-m.json"
 IMPORT_URL = "/api/v1/fhir/Bundle"
 FHIR_JSON = "application/fhir+json"
 
@@ -148,6 +149,58 @@ def test_no_identifier_of_the_example_is_kept_in_any_table_or_the_export(submitt
         assert text.lower() not in stored, text
         assert text.lower() not in exported, text
         assert text.lower() not in answered, text
+
+
+def test_the_breast_cancer_example_without_a_metastasis_is_refused_for_that_alone(submitter_a):
+    """Jenny M has no metastasis: the one thing a metastasis registry cannot store."""
+    response = post(client_for(submitter_a), example(JENNY))
+
+    assert response.status_code == 422, response.content
+    issues = response.json()["issue"]
+    assert [(issue["code"], issue["expression"]) for issue in issues] == [
+        ("required", ["Bundle.entry"])
+    ]
+    assert "no SecondaryCancerCondition" in issues[0]["diagnostics"]
+    assert not Case.objects.exists()
+
+
+def test_the_breast_cancer_example_imports_once_it_has_a_metastasis(submitter_a):
+    bundle = example(JENNY)
+    bundle["entry"].append(
+        {
+            "resource": {
+                "resourceType": "Condition",
+                "id": "bone-metastasis",
+                "meta": {"profile": [codes.PROFILE_SECONDARY]},
+                "code": {"coding": [{"system": codes.SNOMED, "code": "94222008"}]},
+                "subject": {"reference": "Patient/cancer-patient-jenny-m"},
+                "onsetDateTime": "2019-06-20",
+            }
+        }
+    )
+    response = post(client_for(submitter_a), bundle)
+
+    assert response.status_code == 201, response.content
+    case = Case.objects.get()
+    assert (case.primary_site_id, case.primary_laterality) == ("C50.9", "left")
+    assert (case.primary_morphology_id, case.stage_group) == ("8500/3", "IIIC")
+    assert (case.sex, case.age_at_diagnosis, case.year_of_diagnosis) == ("female", 53, 2018)
+    assert (case.er_percent, case.pr_percent) == (None, None)  # given as positive/negative
+    assert [(m.site_id, m.months_from_primary) for m in case.metastases.all()] == [("C41.9", 15)]
+    assert sorted(Treatment.objects.values_list("modality", "months_from_primary")) == [
+        ("chemotherapy", 0),
+        ("chemotherapy", 0),
+        ("chemotherapy", 0),
+        ("endocrine", 6),
+        ("radiotherapy", 4),
+        ("surgery", 0),
+    ]
+    not_read = [where for text, where in notes_of(response) if text.startswith("Not read")]
+    assert "Bundle.entry[9].resource.value[x]" in not_read  # ER positive
+    assert "Bundle.entry[10].resource.value[x]" in not_read  # PR negative
+    stored = every_stored_text()
+    for text in ["mrn1234", "jenny", "555-867-5309", "example@example.com", "1965-01-01"]:
+        assert text not in stored, text
 
 
 # ---------------------------------------------------------------- the pseudonymous key

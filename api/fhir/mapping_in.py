@@ -693,6 +693,12 @@ class _BundleReader:
         )
         if fallback is not None:
             self.sources[f"{prefix}{name}"] = fallback.path
+            # A disorder can name the side too ("... of female left breast").
+            implied = self.concepts.registry_code(
+                "laterality", fallback.coding.system, fallback.coding.code
+            )
+            if implied is not None:
+                self._put(target, prefix, laterality_name, implied, fallback.path)
             return fallback.code
         self.errors.append(
             Issue(
