@@ -19,6 +19,7 @@ COPY . .
 # refuse to load without SECRET_KEY, so the build uses a throwaway one; the
 # running container must get its own from the environment.
 RUN SECRET_KEY=build-time-dummy-key-not-used-at-run-time \
+    REGISTRY_PSEUDONYM_KEY=build-time-dummy-key-not-used-at-run-time \
     python manage.py collectstatic --noinput --verbosity 0
 
 USER registry

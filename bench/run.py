@@ -155,7 +155,8 @@ def main() -> None:
             command = [sys.executable, __file__, "--child", str(size), "--out", out.name]
             command += ["--runs", str(args.runs), "--seconds", str(args.seconds)]
             command += ["--batches", str(args.batches)]
-            subprocess.run(command, check=True, env={**os.environ, "SECRET_KEY": secret})
+            child_env = {**os.environ, "SECRET_KEY": secret, "REGISTRY_PSEUDONYM_KEY": secret}
+            subprocess.run(command, check=True, env=child_env)
             result = json.loads(Path(out.name).read_text())
         figures += [Figure(**figure) for figure in result["figures"]]
         synth[size] = result["synth"]
@@ -326,6 +327,8 @@ def server_environment(url: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        "REGISTRY_PSEUDONYM_KEY": os.environ.get("REGISTRY_PSEUDONYM_KEY")
+        or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "API_RATE_PER_TOKEN": "100000000/minute",

@@ -22,6 +22,14 @@ SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
 if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development key needs DEBUG=true.")
 
+# Case keys derived from FHIR identifiers are HMAC-SHA256 pseudonyms under this
+# secret (registry/pseudonyms.py). Changing it changes every derived key: set it
+# once per registry and keep it apart from SECRET_KEY, which may be rotated.
+_DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-never-use-in-production"
+REGISTRY_PSEUDONYM_KEY = env_str("REGISTRY_PSEUDONYM_KEY", _DEV_PSEUDONYM_KEY if DEBUG else None)
+if not DEBUG and REGISTRY_PSEUDONYM_KEY == _DEV_PSEUDONYM_KEY:
+    raise ImproperlyConfigured("Set REGISTRY_PSEUDONYM_KEY: the development key needs DEBUG=true.")
+
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
 )

@@ -12,7 +12,7 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db.models.expressions import DatabaseDefault
 
-from registry.deidentification import find_identifier
+from registry.deidentification import IdentifierKind, find_identifiers
 from registry.models import (
     Behaviour,
     Case,
@@ -256,16 +256,20 @@ def _check_treatment(
 
 def _check_fields(instance, prefix: str, errors: CaseErrors) -> None:
     """Choices, lengths and blanks from the model, then the identifier screen."""
+    refused = set()
     for name, messages in _clean_fields(instance, _CODED_FIELDS[type(instance)]):
+        refused.add(name)
         for message in messages:
             errors.add(f"{prefix}{name}", message)
     for name in SCREENED_TEXT.get(type(instance), []):
-        kind = find_identifier(getattr(instance, name) or "")
-        if kind:
-            errors.add(
-                f"{prefix}{name}",
-                f"This text seems to contain {kind}; cases must be de-identified.",
-            )
+        if name in refused:
+            continue  # too long or not text: the screen never reads what the field refused
+        for kind in find_identifiers(getattr(instance, name) or ""):
+            errors.add(f"{prefix}{name}", _identifier_problem(kind))
+
+
+def _identifier_problem(kind: IdentifierKind) -> str:
+    return f"This text seems to contain {kind}; cases must be de-identified."
 
 
 def _clean_fields(instance, exclude: list[str]) -> list[tuple[str, list[str]]]:

@@ -17,6 +17,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from api.fhir import codes
 from api.fhir.mapping_in import MappedCase
 from registry.models import Case, Metastasis, Treatment
+from registry.pseudonyms import case_key_pseudonym
 from registry.services.case_payload import case_payload
 from registry.services.cases import case_create
 from tests.api_helpers import client_for
@@ -306,7 +307,9 @@ def test_receptors_derive_the_subtype_and_dates_give_years_only(submitter_a):
 
 
 @pytest.mark.django_db
-def test_identifying_elements_are_dropped_and_the_patient_id_is_the_key(submitter_a):
+def test_identifying_elements_are_dropped_and_the_patient_id_gives_a_pseudonymous_key(
+    submitter_a,
+):
     bundle = founding_bundle()
     del bundle["identifier"]
     patient = bundle["entry"][0]["resource"]
@@ -320,7 +323,9 @@ def test_identifying_elements_are_dropped_and_the_patient_id_is_the_key(submitte
     response = post(client_for(submitter_a), bundle)
 
     assert response.status_code == 201, response.content
-    assert Case.objects.get().local_id == "fhir-patient-pat-42"
+    assert Case.objects.get().local_id == case_key_pseudonym(
+        institution_code=submitter_a.institution.code, kind="Patient.id", identifier="pat-42"
+    )
     dropped = [
         issue["expression"][0]
         for issue in outcome_of(response)["issue"]
@@ -330,6 +335,7 @@ def test_identifying_elements_are_dropped_and_the_patient_id_is_the_key(submitte
         "Bundle.entry[0].resource.identifier",
         "Bundle.entry[0].resource.name",
         "Bundle.entry[0].resource.telecom",
+        "Bundle.entry[0].resource.id",
     ]
     stored = json.dumps(case_payload(Case.objects.get()), default=str)
     assert "Doe" not in stored and "0012345" not in stored
@@ -470,7 +476,8 @@ BROKEN = {
     "identifier in free text": (
         _with_misdiagnosis_text("Seen by Dr X, call 01 23 45 67 89 for the chart"),
         422,
-        [("business-rule", f"{SECONDARY}.extension[3].valueCodeableConcept.text")],
+        # Every kind found: a phone number and a long number.
+        [("business-rule", f"{SECONDARY}.extension[3].valueCodeableConcept.text")] * 2,
     ),
     "metastatic site same as primary": (
         _with_secondary_body_site("76752008"),
@@ -482,16 +489,46 @@ BROKEN = {
         422,
         [("invalid", "Bundle.entry[3].resource.subject")],
     ),
-    "ER as an interpretation": (
-        _with(
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "expression"),
+    [
+        (  # ER as an interpretation: the registry keeps percentages
             lambda b: b["entry"].append(
                 marker("85337-4", {"valueCodeableConcept": {"text": "Positive"}})
-            )
+            ),
+            "Bundle.entry[5].resource.value[x]",
         ),
-        422,
-        [("not-supported", "Bundle.entry[5].resource.value[x]")],
-    ),
-}
+        (  # a laterality qualifier the concept map does not know
+            lambda b: b["entry"][PRIMARY_AT]["resource"]["bodySite"][0].update(
+                extension=[
+                    {
+                        "url": codes.EXT_LATERALITY,
+                        "valueCodeableConcept": {
+                            "coding": [{"system": codes.SNOMED, "code": "66459002"}]
+                        },
+                    }
+                ]
+            ),
+            f"Bundle.entry[{PRIMARY_AT}].resource.bodySite[0].extension[0].valueCodeableConcept",
+        ),
+    ],
+    ids=["ER as an interpretation", "unknown laterality qualifier"],
+)
+def test_what_the_registry_cannot_store_is_noted_and_the_case_kept(submitter_a, change, expression):
+    response = post(client_for(submitter_a), _with(change))
+
+    assert response.status_code == 201, response.content
+    notes = [
+        issue["expression"][0]
+        for issue in outcome_of(response)["issue"]
+        if issue["diagnostics"].startswith("Not read:")
+    ]
+    assert expression in notes
+    assert Case.objects.get().er_percent is None
 
 
 @pytest.mark.django_db

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 CONCEPT_MAP_FILE = Path(settings.BASE_DIR) / "seeds" / "fhir_concept_map.csv"
+DRUG_FILE = Path(settings.BASE_DIR) / "seeds" / "rxnorm_oncology_drugs.csv"
 
 # ---------------------------------------------------------------- code systems
 
@@ -23,6 +24,8 @@ UCUM = "http://unitsofmeasure.org"
 ICD_O_3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 # Some senders name ICD-O-3 by its OID; it is the same code system.
 ICD_O_3_ALIASES = frozenset({ICD_O_3, "urn:oid:2.16.840.1.113883.6.43.1"})
+# AJCC staging, as mCODE names it: codes such as "3C" (stage IIIC) or "IIIC".
+AJCC = "http://cancerstaging.org"
 ISSUE_TYPE = "http://hl7.org/fhir/issue-type"
 DOI_SYSTEM = "https://doi.org"
 PMID_SYSTEM = "https://pubmed.ncbi.nlm.nih.gov"
@@ -44,6 +47,8 @@ PROFILE_MEDICATION_REQUEST = MCODE + "mcode-cancer-related-medication-request"
 PROFILE_MEDICATION_ADMINISTRATION = MCODE + "mcode-cancer-related-medication-administration"
 EXT_HISTOLOGY = MCODE + "mcode-histology-morphology-behavior"
 EXT_LATERALITY = MCODE + "mcode-laterality-qualifier"
+# mCODE STU1 name of the laterality extension.
+EXT_LATERALITY_STU1 = MCODE + "mcode-laterality"
 EXT_RELATED_PRIMARY = MCODE + "mcode-related-primary-cancer-condition"
 EXT_PROCEDURE_INTENT = MCODE + "mcode-procedure-intent"
 # mCODE STU1 name of the intent extension.
@@ -128,3 +133,34 @@ def read_concept_map(path: Path = CONCEPT_MAP_FILE) -> ConceptMap:
 def concept_map() -> ConceptMap:
     """The shipped concept map, read once per process."""
     return read_concept_map()
+
+
+# ---------------------------------------------------------------- RxNorm drugs
+
+
+@dataclass(frozen=True)
+class Drug:
+    """An RxNorm clinical or branded drug and the ingredient it is given for."""
+
+    rxcui: str
+    tty: str
+    name: str
+    ingredient_rxcui: str
+    ingredient: str
+
+
+def read_drugs(path: Path = DRUG_FILE) -> dict[str, Drug]:
+    with path.open(encoding="utf-8", newline="") as seed:
+        lines = [line for line in seed if line.strip() and not line.startswith("#")]
+    return {
+        row["rxcui"]: Drug(
+            row["rxcui"], row["tty"], row["name"], row["ingredient_rxcui"], row["ingredient"]
+        )
+        for row in csv.DictReader(lines)
+    }
+
+
+@functools.cache
+def drugs() -> dict[str, Drug]:
+    """The shipped RxNorm drug table (seeds/rxnorm_oncology_drugs.csv), read once per process."""
+    return read_drugs()

@@ -32,11 +32,13 @@ from api.fhir.outcome import (
     note,
 )
 from api.fhir.parsing import element_name
-from registry.models import Modality, Sex, TreatmentTarget, VitalStatus
+from registry.models import Modality, Sex, StageGroup, TreatmentTarget, VitalStatus
+from registry.pseudonyms import case_key_pseudonym
 from registry.services.case_payload import CodedPayload
 
-LOCAL_ID_MAX = 64
-PATIENT_LOCAL_ID_PREFIX = "fhir-patient-"
+# AJCC stage codes as mCODE sends them: "3C", "IIIC", "1A1", "4B".
+_AJCC_STAGE = re.compile(r"^(?:stage\s*)?(0|I{1,3}|IV|[1-4])([ABC])?(\d)?$", re.IGNORECASE)
+_ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
 # Patient elements that identify a person; the import reads none of them.
 _PATIENT_ELEMENTS_READ = frozenset(
     {"resource_type", "id", "meta", "extension", "gender", "birthDate", "birthDate__ext"}
@@ -91,9 +93,12 @@ class MappedCase:
         ]
 
 
-def bundle_to_case(bundle: Bundle) -> MappedCase:
-    """Map the Bundle; FhirProblem(422) listing every element that could not be mapped."""
-    return _BundleReader(bundle, codes.concept_map()).read()
+def bundle_to_case(bundle: Bundle, *, institution_code: str) -> MappedCase:
+    """Map the Bundle; FhirProblem(422) listing every element that could not be mapped.
+
+    The case key is derived for the submitting institution (see `_local_id`).
+    """
+    return _BundleReader(bundle, codes.concept_map(), institution_code).read()
 
 
 # ---------------------------------------------------------------- small readers
@@ -177,6 +182,32 @@ def _codings(concept) -> list:
     return list(concept.coding or []) if concept is not None else []
 
 
+_STAGE_GROUP_PROFILES = frozenset(
+    codes.MCODE + name
+    for name in (
+        "mcode-tnm-stage-group",
+        "mcode-cancer-stage-group",
+        "mcode-tnm-clinical-stage-group",
+        "mcode-tnm-pathological-stage-group",
+    )
+)
+# LOINC clinical and pathological stage group; SNOMED CT clinical and pathological TNM grouping.
+_STAGE_GROUP_CODES = frozenset(
+    {
+        (codes.LOINC, "21908-9"),
+        (codes.LOINC, "21902-2"),
+        (codes.SNOMED, "399537006"),
+        (codes.SNOMED, "399588009"),
+    }
+)
+
+
+def _is_stage_group(observation, profiles: set[str]) -> bool:
+    return bool(profiles & _STAGE_GROUP_PROFILES) or any(
+        (coding.system, coding.code) in _STAGE_GROUP_CODES for coding in _codings(observation.code)
+    )
+
+
 def _topography_code(code: str) -> str:
     code = code.strip().upper()
     if _ICD_O_3_TOPOGRAPHY_WITHOUT_DOT.match(code):
@@ -188,9 +219,10 @@ def _topography_code(code: str) -> str:
 
 
 class _BundleReader:
-    def __init__(self, bundle: Bundle, concept_map: codes.ConceptMap):
+    def __init__(self, bundle: Bundle, concept_map: codes.ConceptMap, institution_code: str):
         self.bundle = bundle
         self.concepts = concept_map
+        self.institution_code = institution_code
         self.entries = [
             _Entry(index, entry.resource)
             for index, entry in enumerate(bundle.entry or [])
@@ -206,6 +238,7 @@ class _BundleReader:
         self.primary: _Entry | None = None
         self.patient: _Entry | None = None
         self.primary_onset: _PartialDate | None = None
+        self.stage_observations: list[_Entry] = []
         self.references = self._reference_index(bundle)
 
     def read(self) -> MappedCase:
@@ -269,6 +302,9 @@ class _BundleReader:
             ):
                 role = "secondary"
         elif kind == "Observation":
+            if _is_stage_group(resource, profiles):
+                self.stage_observations.append(entry)
+                return "stage"  # read with the primary (stage_group)
             if self._mapped(resource.code, "", "tumor_marker"):
                 role = "marker"
             elif codes.PROFILE_TUMOR_SIZE in profiles or any(
@@ -430,6 +466,10 @@ class _BundleReader:
             return None
         return _whole(Decimal(duration.value) * per_unit), f"{path}.value"
 
+    def _not_read(self, why: str, path: str) -> None:
+        """Something the registry cannot store: reported, and the rest of the case kept."""
+        self.notes.append(note(f"Not read: {why}", path))
+
     def _put(self, target: dict, prefix: str, name: str, value, source: str) -> None:
         target[name] = value
         self.sources[f"{prefix}{name}"] = source
@@ -578,25 +618,62 @@ class _BundleReader:
                 self._put(
                     self.payload, "", name, identifier.value, f"{where}.valueIdentifier.value"
                 )
-        for position, stage in enumerate(condition.stage or []):
-            where = f"{path}.stage[{position}].summary"
-            coding = next(
-                (
-                    (index, c)
-                    for index, c in enumerate(_codings(stage.summary))
-                    if c.system == codes.CS_STAGE_GROUP
-                ),
-                None,
+        self._read_stage(condition, path)
+
+    def _read_stage(self, condition, path: str) -> None:
+        """The AJCC stage group: from stage.summary, else from a stage group Observation.
+
+        Read in the registry's code system, AJCC's (http://cancerstaging.org, "3C")
+        or SNOMED CT through the concept map. A finer group than the registry holds
+        is read as the group that contains it (IA1 as IA, IVB as IV), with a note.
+        """
+        candidates = [
+            (stage.summary, f"{path}.stage[{position}].summary")
+            for position, stage in enumerate(condition.stage or [])
+        ]
+        candidates += [
+            (entry.resource.valueCodeableConcept, f"{entry.path}.valueCodeableConcept")
+            for entry in self.stage_observations
+        ]
+        for concept, where in candidates:
+            for position, coding in enumerate(_codings(concept)):
+                group, exact = self._stage_group_of(coding)
+                if group is None:
+                    continue
+                coding_path = f"{where}.coding[{position}]"
+                self._put(self.payload, "", "stage_group", group, coding_path)
+                if not exact:
+                    self.notes.append(
+                        note(f"Stage {coding.code} read as stage group {group}.", coding_path)
+                    )
+                return
+        if candidates:
+            self.notes.append(
+                note(
+                    "Not read: no AJCC stage group the registry holds (0 to IV) in "
+                    f"{codes.CS_STAGE_GROUP}, {codes.AJCC} or a mapped SNOMED CT code.",
+                    candidates[0][1],
+                )
             )
-            if coding is None:
-                self.notes.append(
-                    note(f"Not read: stage groups are read in {codes.CS_STAGE_GROUP}.", where)
-                )
-            else:
-                self._put(
-                    self.payload, "", "stage_group", coding[1].code, f"{where}.coding[{coding[0]}]"
-                )
-                break
+
+    def _stage_group_of(self, coding) -> tuple[str | None, bool]:
+        """(registry stage group, exact?) for one coding; (None, False) if none fits."""
+        if coding.system == codes.CS_STAGE_GROUP:
+            return coding.code, True  # the validation edits judge the value
+        if coding.system == codes.SNOMED:
+            return self.concepts.registry_code("stage_group", coding.system, coding.code), True
+        if coding.system != codes.AJCC or not coding.code:
+            return None, False
+        match = _AJCC_STAGE.match(coding.code.strip())
+        if match is None:
+            return None, False
+        number, letter, digit = match.groups()
+        group = _ROMAN.get(number, number.upper()) + (letter or "").upper()
+        if group in StageGroup.values:
+            return group, digit is None
+        if letter and group[:-1] in StageGroup.values:
+            return group[:-1], False
+        return None, False
 
     # ------------------------------------------------------------ sites and histology
 
@@ -616,6 +693,12 @@ class _BundleReader:
         )
         if fallback is not None:
             self.sources[f"{prefix}{name}"] = fallback.path
+            # A disorder can name the side too ("... of female left breast").
+            implied = self.concepts.registry_code(
+                "laterality", fallback.coding.system, fallback.coding.code
+            )
+            if implied is not None:
+                self._put(target, prefix, laterality_name, implied, fallback.path)
             return fallback.code
         self.errors.append(
             Issue(
@@ -630,18 +713,17 @@ class _BundleReader:
         """From the mCODE laterality qualifier, else implied by the site (left breast)."""
         found = self._extension_value(
             body_site, codes.EXT_LATERALITY, where, "valueCodeableConcept"
+        ) or self._extension_value(
+            body_site, codes.EXT_LATERALITY_STU1, where, "valueCodeableConcept"
         )
         if found is not None:
             concept, concept_path = found
             mapped = self._mapped(concept, concept_path, "laterality")
             if mapped is None:
-                self.errors.append(
-                    Issue(
-                        CODE_INVALID,
-                        "Laterality is a SNOMED CT qualifier such as 7771000 (left) or "
-                        "24028007 (right).",
-                        concept_path,
-                    )
+                self._not_read(
+                    "laterality is read as a SNOMED CT qualifier such as 7771000 (left) or "
+                    "24028007 (right); recorded as unknown.",
+                    concept_path,
                 )
             else:
                 self._put(target, prefix, name, mapped.code, mapped.path)
@@ -746,27 +828,23 @@ class _BundleReader:
         if name.endswith("_percent"):
             quantity = observation.valueQuantity
             if quantity is None:
-                self.errors.append(
-                    Issue(
-                        NOT_SUPPORTED,
-                        "The registry records this receptor as the percentage of stained "
-                        "nuclei: give valueQuantity in % (UCUM '%'), not an interpretation.",
-                        f"{path}.value[x]",
-                    )
+                self._not_read(
+                    "the registry records this receptor as the percentage of stained "
+                    "nuclei (valueQuantity in UCUM '%'), not an interpretation.",
+                    f"{path}.value[x]",
                 )
                 return None
             if (quantity.code or quantity.unit) != "%" or quantity.value is None:
-                self.errors.append(
-                    Issue(INVALID, "Give the value in percent (UCUM '%').", f"{path}.valueQuantity")
+                self._not_read(
+                    "the registry records this receptor in percent (UCUM '%').",
+                    f"{path}.valueQuantity",
                 )
                 return None
             return _whole(quantity.value), f"{path}.valueQuantity.value"
         concept = observation.valueCodeableConcept
         where = f"{path}.valueCodeableConcept"
         if concept is None:
-            self.errors.append(
-                Issue(NOT_SUPPORTED, "Give the result as valueCodeableConcept.", f"{path}.value[x]")
-            )
+            self._not_read("the result is read as valueCodeableConcept.", f"{path}.value[x]")
             return None
         mapped = self._mapped(concept, where, name)
         if mapped is None:
@@ -776,7 +854,7 @@ class _BundleReader:
                 else "SNOMED CT 10828004 (positive: amplified), 260385009 (negative) or "
                 "42425007 (equivocal)"
             )
-            self.errors.append(Issue(CODE_INVALID, f"Expected {expected}.", where))
+            self._not_read(f"the registry reads {expected}.", where)
             return None
         return mapped.code, mapped.path
 
@@ -801,9 +879,7 @@ class _BundleReader:
                 )
         per_unit = {"mm": 1, "cm": 10}.get(quantity.code or quantity.unit) if quantity else None
         if quantity is None or quantity.value is None or per_unit is None:
-            self.errors.append(
-                Issue(INVALID, "Give the longest dimension in mm or cm (UCUM).", where)
-            )
+            self._not_read("the registry reads the longest dimension in mm or cm (UCUM).", where)
             return
         size = _whole(Decimal(quantity.value) * per_unit)
         self._put(
@@ -839,13 +915,10 @@ class _BundleReader:
         if intent:
             mapped = self._mapped(intent[0], intent[1], "intent")
             if mapped is None:
-                self.errors.append(
-                    Issue(
-                        CODE_INVALID,
-                        "Intent is a SNOMED CT code such as 373808002 "
-                        "(curative) or 363676003 (palliative).",
-                        intent[1],
-                    )
+                self._not_read(
+                    "intent is read as a SNOMED CT code such as 373808002 (curative) or "
+                    "363676003 (palliative).",
+                    intent[1],
                 )
             else:
                 self._put(item, prefix, "intent", mapped.code, mapped.path)
@@ -853,6 +926,17 @@ class _BundleReader:
         if months is None:
             started, started_path = self._treatment_start(entry)
             interval = _months_between(self.primary_onset, started)
+            if interval is not None and interval < 0:
+                # The operation or biopsy that yields the diagnosis often predates the
+                # recorded onset; the registry counts treatment from the diagnosis.
+                self.notes.append(
+                    note(
+                        f"Dated {-interval} month(s) before the primary cancer's onset; "
+                        "recorded as month 0 (at diagnosis).",
+                        started_path,
+                    )
+                )
+                interval = 0
             months = (interval, started_path) if interval is not None else None
         if months is not None:
             self._put(item, prefix, "months_from_primary", *months)
@@ -876,6 +960,10 @@ class _BundleReader:
             mapped = self._mapped(concept, where, "modality")
             if mapped is not None:
                 return mapped.code, mapped.path
+        for concept, where in concepts:
+            by_ingredient = self._drug_modality(concept, where)
+            if by_ingredient is not None:
+                return by_ingredient
         if codes.PROFILE_SURGERY in profiles:
             return Modality.SURGERY, path
         if {codes.PROFILE_RADIOTHERAPY, codes.PROFILE_RADIATION_STU1} & profiles:
@@ -895,6 +983,26 @@ class _BundleReader:
                 path,
             )
         )
+        return None
+
+    def _drug_modality(self, concept, where: str) -> tuple[str, str] | None:
+        """An RxNorm clinical or branded drug read as its ingredient's modality, with a note."""
+        drugs = codes.drugs()
+        for position, coding in enumerate(_codings(concept)):
+            drug = drugs.get(coding.code) if coding.system == codes.RXNORM else None
+            modality = drug and self.concepts.registry_code(
+                "modality", codes.RXNORM, drug.ingredient_rxcui
+            )
+            if modality:
+                path = f"{where}.coding[{position}]"
+                self.notes.append(
+                    note(
+                        f"RxNorm {drug.tty} {drug.rxcui} ({drug.name}) read as its ingredient "
+                        f"{drug.ingredient} (RxNorm {drug.ingredient_rxcui}): {modality}.",
+                        path,
+                    )
+                )
+                return modality, path
         return None
 
     def _medication_concept(self, entry: _Entry):
@@ -922,12 +1030,24 @@ class _BundleReader:
     # ------------------------------------------------------------ the case's key
 
     def _local_id(self) -> str | None:
+        """The case key, which never copies an identifier of the Bundle or its Patient.
+
+        An identifier in the registry's own NamingSystem (what the export writes) is
+        a registry key and is the key, under the same rules as any key. Any other
+        Bundle.identifier, or else Patient.id, gives a keyed pseudonym for this
+        institution (registry.pseudonyms): the same Bundle finds the same case again.
+        """
         identifier = self.bundle.identifier
+        system = (identifier.system or "") if identifier is not None else ""
         if identifier is not None and identifier.value:
-            local_id, where = identifier.value, "Bundle.identifier.value"
+            where = "Bundle.identifier.value"
+            self.sources["local_id"] = where
+            if system == codes.LOCAL_ID_SYSTEM or system.startswith(codes.LOCAL_ID_SYSTEM + "/"):
+                return identifier.value
+            kind, value = "Bundle.identifier", f"{system}|{identifier.value}"
         elif self.patient is not None and self.patient.resource.id:
-            local_id = PATIENT_LOCAL_ID_PREFIX + self.patient.resource.id
             where = f"{self.patient.path}.id"
+            kind, value = "Patient.id", self.patient.resource.id
         else:
             self.errors.append(
                 Issue(
@@ -938,12 +1058,13 @@ class _BundleReader:
             )
             return None
         self.sources["local_id"] = where
-        if len(local_id) > LOCAL_ID_MAX:
-            self.errors.append(
-                Issue(
-                    INVALID,
-                    f"The case key '{local_id[:20]}…' is longer than {LOCAL_ID_MAX} characters.",
-                    where,
-                )
+        self.notes.append(
+            note(
+                "Not stored: the case key is a pseudonym derived from this identifier with "
+                "the registry's secret.",
+                where,
             )
-        return local_id
+        )
+        return case_key_pseudonym(
+            institution_code=self.institution_code, kind=kind, identifier=value
+        )

@@ -41,10 +41,14 @@ class FhirBundleViewSet(viewsets.ViewSet):
             "A collection or transaction Bundle with one Patient, one PrimaryCancerCondition, "
             "one or more SecondaryCancerConditions and, optionally, TumorMarkerTests (ER, PR, "
             "HER2, Ki-67), TumorSize, cancer-related procedures and medications. It becomes "
-            "one case, created or replaced by its key: Bundle.identifier.value, else "
-            '"fhir-patient-" + Patient.id. Resending the same content changes nothing (200, '
-            "outcome unchanged). Names, identifiers, contact data and dates are never "
-            "stored. 400: not JSON or not valid FHIR; 422: valid FHIR the registry cannot "
+            "one case, created or replaced by its key: a pseudonym derived with the registry's "
+            "secret from Bundle.identifier (else Patient.id) for your institution, or the "
+            "registry key itself when Bundle.identifier is in the registry's local-id "
+            "NamingSystem (as exported). Resending the same Bundle finds the same case; the "
+            "same content changes nothing (200, outcome unchanged). Names, identifiers, "
+            "contact data and dates are never stored. Procedures and medications dated "
+            "before the primary's onset count from month 0, with an informational issue. "
+            "400: not JSON or not valid FHIR; 422: valid FHIR the registry cannot "
             "map, or a case that breaks the registry's rules; both answer an "
             "OperationOutcome whose issues name the Bundle element by FHIRPath, and store "
             "nothing."
@@ -57,7 +61,7 @@ class FhirBundleViewSet(viewsets.ViewSet):
     )
     def create(self, request):
         institution = self._institution()
-        mapped = bundle_to_case(read_bundle(request.data))
+        mapped = bundle_to_case(read_bundle(request.data), institution_code=institution.code)
         try:
             write = case_upsert(
                 institution=institution,

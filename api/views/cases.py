@@ -35,6 +35,7 @@ from api.serializers.cases import (
     case_payload_of,
 )
 from registry import access
+from registry.case_keys import local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
@@ -71,7 +72,12 @@ LOCAL_ID = OpenApiParameter(
     "local_id",
     str,
     OpenApiParameter.PATH,
-    description="Your institution's own key for the case (at most 64 characters).",
+    description=(
+        "Your institution's own key for the case (at most 64 characters, no '/', no "
+        "control, format or bidi characters, nothing that identifies the patient). Keys "
+        "that look the same are one key: case, width (fullwidth forms), dashes and "
+        "Cyrillic or Greek look-alike letters do not make a second case."
+    ),
 )
 INSTITUTION = OpenApiParameter(
     "institution",
@@ -126,8 +132,9 @@ class CaseViewSet(viewsets.ModelViewSet):
 
     def get_object(self):
         if "local_id" in self.kwargs:  # by_local_id, and OPTIONS on it ("metadata")
+            key = local_id_key(normalise_local_id(self.kwargs["local_id"]))
             cases = self.get_queryset().filter(
-                institution=self._institution_named({}), local_id=self.kwargs["local_id"]
+                institution=self._institution_named({}), local_id_key=key
             )
             case = get_object_or_404(cases)
             self.check_object_permissions(self.request, case)
@@ -159,7 +166,7 @@ class CaseViewSet(viewsets.ModelViewSet):
         serializer = self.get_serializer(case, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         given_local_id = serializer.validated_data.get("local_id", case.local_id)
-        if given_local_id != case.local_id:
+        if local_id_key(normalise_local_id(given_local_id)) != case.local_id_key:
             raise ValidationError({"local_id": ["A case's local_id cannot change."]})
         write = case_update(
             case=case,
@@ -277,7 +284,8 @@ class CaseViewSet(viewsets.ModelViewSet):
         data = {"local_id": local_id, **request.data} if isinstance(request.data, dict) else None
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
-        if serializer.validated_data["local_id"] != local_id:
+        given = serializer.validated_data["local_id"]
+        if local_id_key(normalise_local_id(given)) != local_id_key(normalise_local_id(local_id)):
             raise ValidationError({"local_id": ["The body's local_id differs from the URL's."]})
         write = case_upsert(
             institution=self._institution_named(serializer.validated_data),

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q
 
-from registry.deidentification import find_identifier
+from registry.deidentification import find_identifiers, identifier_message
 from registry.models import Metastasis, Topography
 
 _SITE_CODE = re.compile(r"^C(\d\d)(?:\.?(\d))?$")
@@ -78,9 +78,7 @@ class RejectionForm(forms.Form):
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"]
-        kind = find_identifier(reason)
-        if kind:
-            raise forms.ValidationError(
-                f"This text seems to contain {kind}; cases must be de-identified."
-            )
+        kinds = find_identifiers(reason)
+        if kinds:
+            raise forms.ValidationError(identifier_message(kinds))
         return reason

@@ -12,8 +12,10 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.lookups import EndsWith
+from django.db.models.query_utils import DeferredAttribute
 from simple_history.models import HistoricalRecords
 
+from registry.case_keys import LOCAL_ID_KEY_MAX, LOCAL_ID_MAX, local_id_key
 from registry.disclosure import RECORD_KEYS
 from registry.models.choices import (
     Grade,
@@ -57,6 +59,20 @@ class RandomRecordKey(models.Func):
         return f"(abs(random()) % {RECORD_KEYS})", []
 
 
+class _LocalIdAttribute(DeferredAttribute):
+    """Setting `local_id` sets `local_id_key`: every way a case is built keeps the two in step."""
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+        instance.__dict__["local_id_key"] = local_id_key(value) if isinstance(value, str) else value
+
+
+class LocalIdField(models.CharField):
+    """The submitter's key; assigning it derives the comparison key (registry.case_keys)."""
+
+    descriptor_class = _LocalIdAttribute
+
+
 def _percent(name: str) -> Q:
     return Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0, f"{name}__lte": 100})
 
@@ -70,7 +86,14 @@ class Case(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="cases")
-    local_id = models.CharField(max_length=64, help_text="The submitter's own key for the case.")
+    local_id = LocalIdField(
+        max_length=LOCAL_ID_MAX, help_text="The submitter's own key for the case."
+    )
+    local_id_key = models.CharField(
+        max_length=LOCAL_ID_KEY_MAX,
+        editable=False,
+        help_text="local_id as keys are compared: NFKC, case-folded, look-alikes folded.",
+    )
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.HOSPITAL)
     doi = models.CharField("DOI", max_length=200, blank=True)
     pmid = models.CharField("PMID", max_length=12, blank=True)
@@ -143,8 +166,9 @@ class Case(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # Keys that look the same are one key (registry.case_keys).
             models.UniqueConstraint(
-                fields=["institution", "local_id"], name="case_local_id_per_institution"
+                fields=["institution", "local_id_key"], name="case_local_id_key_per_institution"
             ),
             models.CheckConstraint(condition=~Q(local_id=""), name="case_local_id_set"),
             models.CheckConstraint(

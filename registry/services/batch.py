@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from registry.case_keys import clean_local_id, local_id_key
 from registry.models import Case, Institution, User
 from registry.services.case_payload import CodedPayload
 from registry.services.cases import (
@@ -112,21 +113,28 @@ def _validate(institution, items, results) -> dict[int, Case]:
     first_seen: dict[str, int] = {}
     prepared = {}
     for index, item in enumerate(items):
-        if item.local_id is not None:
-            if item.local_id in first_seen:
+        local_id = item.local_id
+        if local_id is not None:
+            try:
+                local_id = clean_local_id(item.local_id)
+            except ValidationError as invalid:
+                results[index] = _error(index, item, [*item.errors, *_field_errors(invalid)])
+                continue
+            key = local_id_key(local_id)
+            if key in first_seen:
                 repeat = FieldError(
                     "local_id",
                     f"'{item.local_id}' is repeated in this batch (first at item "
-                    f"{first_seen[item.local_id]}); send each case once.",
+                    f"{first_seen[key]}); send each case once.",
                     "repeated_in_batch",
                 )
                 results[index] = _error(index, item, [repeat])
                 continue
-            first_seen[item.local_id] = index
+            first_seen[key] = index
         if item.errors:
             results[index] = _error(index, item, item.errors)
             continue
-        case = Case(institution=institution, local_id=item.local_id)
+        case = Case(institution=institution, local_id=local_id)
         try:
             prepare_case(case, item.payload, vocab)
         except ValidationError as invalid:
@@ -155,15 +163,18 @@ def _error(index: int, item: BatchItem, errors) -> ItemResult:
 
 def _write(institution, items, prepared: dict[int, Case], actor, results) -> None:
     stored = {
-        case.local_id: case
+        case.local_id_key: case
         for case in Case.objects.select_for_update()
-        .filter(institution=institution, local_id__in=[c.local_id for c in prepared.values()])
+        .filter(
+            institution=institution,
+            local_id_key__in=[c.local_id_key for c in prepared.values()],
+        )
         .order_by("pk")  # parallel batches lock shared cases in one order: no deadlock
         .prefetch_related("metastases", "treatments", "flags")
     }
     new, changed = [], []
     for index, case in prepared.items():
-        current = stored.get(case.local_id)
+        current = stored.get(case.local_id_key)
         if current is None:
             new.append((index, case))
         elif apply_change(case, current, actor):
@@ -172,7 +183,7 @@ def _write(institution, items, prepared: dict[int, Case], actor, results) -> Non
             results[index] = ItemResult(index, case.local_id, Outcome.UNCHANGED, current)
     if not (new or changed):
         return
-    new.sort(key=lambda pair: pair[1].local_id)  # the same insert order as a parallel batch
+    new.sort(key=lambda pair: pair[1].local_id_key)  # the same insert order as a parallel batch
     try:
         with transaction.atomic():
             store_cases(

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from registry.deidentification import find_identifier
+from registry.case_keys import clean_local_id, local_id_key
+from registry.deidentification import find_identifiers, identifier_message
 from registry.edits import check_case, derive_case_values
 from registry.models import Case, Institution, Metastasis, ReviewStatus, Treatment, User
 from registry.services.bulk_rows import create_with_history, insert_history, update_rows
@@ -66,6 +67,7 @@ def case_create(
     *, institution: Institution, local_id: str, payload: CodedPayload, actor: User | None
 ) -> Case:
     """A new case; ValidationError if invalid or if `local_id` is taken."""
+    local_id = clean_local_id(local_id)
     case = Case(institution=institution, local_id=local_id)
     vocab = current_vocabularies()
     prepare_case(case, payload, vocab)
@@ -122,12 +124,14 @@ def case_upsert(
     CREATED, UPDATED, or UNCHANGED (nothing written, no history) when the stored
     case already says the same. Parallel calls with one key yield one case: the
     loser of the insert race waits for the winner's commit on the unique index,
-    then replaces the winner's case instead.
+    then replaces the winner's case instead. Keys are compared as
+    `registry.case_keys` says: "ABC-1" finds the case stored as "abc-1".
     """
+    local_id = clean_local_id(local_id)
     for _ in range(_UPSERT_ATTEMPTS):
         stored = (
             Case.objects.select_for_update()
-            .filter(institution=institution, local_id=local_id)
+            .filter(institution=institution, local_id_key=local_id_key(local_id))
             .first()
         )
         if stored is not None:
@@ -159,15 +163,9 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
     reason = reason.strip() if status == ReviewStatus.REJECTED else ""
     if status == ReviewStatus.REJECTED and not reason:
         raise ValidationError({"rejection_reason": ["A rejection needs a reason."]})
-    kind = find_identifier(reason)
-    if kind:
-        raise ValidationError(
-            {
-                "rejection_reason": [
-                    f"This text seems to contain {kind}; cases must be de-identified."
-                ]
-            }
-        )
+    kinds = find_identifiers(reason)
+    if kinds:
+        raise ValidationError({"rejection_reason": [identifier_message(kinds)]})
     # The stored row, not the caller's copy, which may be older (the version is the ETag).
     stored = Case.objects.select_for_update().get(pk=case.pk)
     stored.status = status
@@ -266,7 +264,9 @@ def insert_case(case: Case, actor: User | None) -> None:
         with transaction.atomic():
             store_cases(new=[case], changed=[], actor=actor)
     except IntegrityError as clash:
-        taken = Case.objects.filter(institution_id=case.institution_id, local_id=case.local_id)
+        taken = Case.objects.filter(
+            institution_id=case.institution_id, local_id_key=case.local_id_key
+        )
         if taken.exists():
             case.pk = None  # the insert was rolled back
             raise LocalIdTaken(case.local_id) from clash

@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 
+from registry.case_keys import local_id_key
 from registry.deidentification import find_identifier
 from registry.models import Case, IdempotencyRecord, Metastasis, RedactedField, Redaction, User
 
@@ -102,7 +103,11 @@ def redact_stored_text(*, case_id: int, case_uuid: uuid.UUID, fields: list[str])
                 rows = rows.exclude(**{name: new_value})
             for old in rows.values_list(name, flat=True).distinct():
                 replacements[old] = new_value or REDACTED_TEXT
-            rewritten += rows.update(**{name: new_value or REDACTED_TEXT})
+            values = {name: new_value or REDACTED_TEXT}
+            if name == RedactedField.LOCAL_ID:
+                # The comparison key is derived from the key and would give it back.
+                values["local_id_key"] = local_id_key(new_value)
+            rewritten += rows.update(**values)
     if replacements:
         rewritten += _redact_idempotent_replies(case_uuid, replacements)
     if RedactedField.LOCAL_ID in fields:

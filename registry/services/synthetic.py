@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from registry.case_keys import local_id_key
 from registry.models import (
     Case,
     Institution,
@@ -50,6 +51,7 @@ CASE_COLUMNS = (
     "id",
     "uuid",
     "local_id",
+    "local_id_key",
     "source",
     "doi",
     "pmid",
@@ -434,6 +436,7 @@ def _case_row(case: SyntheticCase, case_id: int, institution_id: int, now: str) 
             str(case_id),
             str(case.uuid),
             case.local_id,
+            local_id_key(case.local_id),
             "hospital",
             "",
             "",

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from registry.case_keys import local_id_key
 from registry.models import Case, Institution
 from registry.services.cases import case_create, case_review, case_update
 
@@ -39,7 +40,9 @@ class Command(BaseCommand):
                 raise CommandError(f"{local_id}: {invalid.message_dict}") from invalid
 
     def _load_case(self, institution, local_id, payload, status):
-        stored = Case.objects.filter(institution=institution, local_id=local_id).first()
+        stored = Case.objects.filter(
+            institution=institution, local_id_key=local_id_key(local_id)
+        ).first()
         if stored is None:
             case = case_create(
                 institution=institution, local_id=local_id, payload=payload, actor=None
