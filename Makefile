@@ -82,6 +82,10 @@ venv: $(RUN_STAMP)
 # The settings refuse to start without DEBUG or SECRET_KEY; a local run is a debug run.
 run: export DEBUG ?= true
 run: $(RUN_STAMP)
+	@# For manage.py in another terminal (it reads .env.local; the environment wins).
+	@{ echo "# Written by make run; read by manage.py only. Delete it to stop."; \
+	  echo "DEBUG=$$DEBUG"; \
+	  if [ -n "$${DATABASE_URL:-}" ]; then echo "DATABASE_URL=$$DATABASE_URL"; fi; } > .env.local
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_vocabularies
 	$(MANAGE) load_cases seeds/cases/founding_case.json
@@ -139,5 +143,5 @@ faulttest: $(DEV_STAMP)
 	$(BIN)/python scripts/faulttest.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .env.local staticfiles .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,9 +1,10 @@
 """Routes under /api/: version 1 of the registry API and its documentation."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from api import home
 from api.fhir.views import FhirBundleViewSet
 from api.views.cases import CaseViewSet
 from api.views.stats import CrosstabView, DimensionCountsView, IntervalsView, SiteCountsView
@@ -17,6 +18,7 @@ router.register("vocabularies/morphology", MorphologyViewSet, basename="morpholo
 router.register("vocabularies/subtypes", SubtypeViewSet, basename="subtype")
 
 urlpatterns = [
+    path("v1/", home.api_root, name="api-root"),
     path("v1/", include(router.urls)),
     path("v1/stats/", SiteCountsView.as_view(), name="stats-sites"),
     path("v1/stats/counts/", DimensionCountsView.as_view(), name="stats-counts"),
@@ -36,4 +38,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Last: any other URL under /api/ is a problem document, with DEBUG on too.
+    re_path(r"^(?P<unknown>.*)$", home.api_not_found),
 ]

@@ -18,9 +18,12 @@ DEBUG = env_bool("DEBUG", default=False)
 # A development key is allowed only with DEBUG on, so a forgotten SECRET_KEY can
 # never reach a server that holds clinical data.
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key needs DEBUG=true.")
+SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (a long random string), or DEBUG=true for a local development run "
+        "(`make run` writes .env.local with it for manage.py)."
+    )
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
