@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Outside the guards below: their 400 on the FHIR import becomes an OperationOutcome.
+    "api.fhir.middleware.FhirImportOutcomeMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -27,7 +27,12 @@ from api.permissions import CaseAccess
 from api.problems import field_errors
 from api.schema_examples import BATCH_EXAMPLES, BY_LOCAL_ID_EXAMPLES, FOUNDING_CASE_EXAMPLES
 from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
-from api.serializers.cases import CaseReviewSerializer, CaseSerializer, case_payload_of
+from api.serializers.cases import (
+    CaseReplaceSerializer,
+    CaseReviewSerializer,
+    CaseSerializer,
+    case_payload_of,
+)
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
@@ -88,7 +93,9 @@ _CASE_WRITTEN = {
         summary="Submit a case",
     ),
     retrieve=extend_schema(parameters=[ETAG], summary="Read one case"),
-    update=extend_schema(parameters=[IF_MATCH, ETAG], summary="Replace a case"),
+    update=extend_schema(
+        request=CaseReplaceSerializer, parameters=[IF_MATCH, ETAG], summary="Replace a case"
+    ),
     partial_update=extend_schema(
         parameters=[IF_MATCH, ETAG], summary="Change some fields of a case"
     ),
@@ -196,7 +203,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     @extend_schema(
         methods=["PUT"],
         parameters=[LOCAL_ID, INSTITUTION, IF_MATCH, ETAG],
-        request=CaseSerializer,
+        request=CaseReplaceSerializer,
         responses=_CASE_WRITTEN,
         examples=BY_LOCAL_ID_EXAMPLES,
         summary="Create or replace a case by your local id",

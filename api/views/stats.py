@@ -1,13 +1,16 @@
 """`/api/v1/stats/`: counts for analysts and curators, small cells suppressed.
 
 Each endpoint takes the filters of the case list, counts through
-`registry.stats`, hides small cells for everyone but curators and answers JSON,
-or CSV for `Accept: text/csv` or `?format=csv`.
+`registry.stats`, hides small cells for everyone but curators and answers JSON.
+Each also has a `.csv` twin (`stats/sites.csv`, `stats/counts.csv`, ...): one
+operation per media type, so a client generated from the schema parses each
+answer as what it is. The JSON paths still answer CSV for `Accept: text/csv`
+or `?format=csv`, as before the twins existed.
 """
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -31,25 +34,44 @@ from registry import stats
 from registry.models import ReviewStatus
 from registry.selectors import CaseFilters, CountedSelection
 
-FORMAT = OpenApiParameter(
-    "format",
-    str,
-    enum=["json", "csv"],
-    description="csv answers text/csv, like `Accept: text/csv`; suppressed numbers are empty",
-)
 
-
-def _responses(serializer, examples, csv_example) -> dict:
+def _responses(serializer, examples) -> dict:
     return {
         (200, "application/json"): OpenApiResponse(
             serializer, description="The table; a suppressed number is null", examples=examples
         ),
+    }
+
+
+def _csv_responses(csv_example) -> dict:
+    return {
         (200, "text/csv"): OpenApiResponse(
             OpenApiTypes.STR,
-            description="The same table as CSV; a suppressed number is empty",
+            description="The table as CSV; a suppressed number is empty",
             examples=[csv_example],
         ),
     }
+
+
+def _csv_twin(json_view, *, operation_id: str, json_path: str, summary: str, options, csv_example):
+    """The same counts as `json_view`, as text/csv only, under its own operation."""
+    twin = type(
+        json_view.__name__.replace("View", "CsvView"),
+        (json_view,),
+        {"renderer_classes": [CSVRenderer], "__doc__": f"{json_view.__doc__} As CSV."},
+    )
+    operation = extend_schema(
+        operation_id=operation_id,
+        summary=f"{summary} (CSV)",
+        description=(
+            f"The table of GET {json_path} with the same parameters, as text/csv: a "
+            "suppressed number is an empty field and its line's `suppressed` is true. "
+            "Errors are problem+json documents."
+        ),
+        parameters=[CaseFilterParams, options],
+        responses=_csv_responses(csv_example),
+    )
+    return extend_schema_view(get=operation)(twin)
 
 
 class StatisticsView(APIView):
@@ -108,12 +130,11 @@ def _refuse_unverified(filters: CaseFilters) -> None:
         "selected by the filters. A case with two lesions at one site is one case and two "
         "metastases there. For everyone but curators, counts below REGISTRY_MIN_CELL_COUNT "
         "are null with `suppressed: true`, and enough other rows with them that none can be "
-        "recovered. CSV: key,label,cases,metastases,suppressed; the last line is the total."
+        "recovered. CSV (stats/sites.csv): key,label,cases,metastases,suppressed; the "
+        "last line is the total."
     ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
-    responses=_responses(
-        shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES, SITE_COUNTS_CSV_EXAMPLE
-    ),
+    parameters=[CaseFilterParams, shapes.SiteOptions],
+    responses=_responses(shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES),
 )
 class SiteCountsView(StatisticsView):
     """Cases and metastases per metastatic site."""
@@ -134,12 +155,10 @@ class SiteCountsView(StatisticsView):
     description=(
         "Cases per value of one dimension (`by`); `bands` sets the age bands. Values not "
         "recorded are counted as `unknown`. Suppression as for site counts. "
-        "CSV: key,label,cases,suppressed; the last line is the total."
+        "CSV (stats/counts.csv): key,label,cases,suppressed; the last line is the total."
     ),
-    parameters=[CaseFilterParams, shapes.CountOptions, FORMAT],
-    responses=_responses(
-        shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES, DIMENSION_COUNTS_CSV_EXAMPLE
-    ),
+    parameters=[CaseFilterParams, shapes.CountOptions],
+    responses=_responses(shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES),
 )
 class DimensionCountsView(StatisticsView):
     """Cases per value of one dimension."""
@@ -160,12 +179,12 @@ class DimensionCountsView(StatisticsView):
     description=(
         "Cases per pair of values of `rows` and `cols` (e.g. rows=site_group&cols=subtype). "
         "Row and column totals equal the one-way counts of the same filters and are "
-        "suppressed exactly as those are. CSV (long form): "
+        "suppressed exactly as those are. CSV (stats/crosstab.csv, long form): "
         "row_key,row_label,col_key,col_label,cases,suppressed; row totals have an empty "
         "col_key, column totals an empty row_key, the grand total both."
     ),
-    parameters=[CaseFilterParams, shapes.CrosstabOptions, FORMAT],
-    responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES, CROSSTAB_CSV_EXAMPLE),
+    parameters=[CaseFilterParams, shapes.CrosstabOptions],
+    responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES),
 )
 class CrosstabView(StatisticsView):
     """Cases by two dimensions."""
@@ -190,10 +209,11 @@ class CrosstabView(StatisticsView):
         "Over metastases with a known interval: n, median, quartiles, min, max and the share "
         "synchronous (month 0). A row with fewer contributing cases than "
         "REGISTRY_MIN_CELL_COUNT is suppressed whole for everyone but curators. "
-        "CSV: key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
+        "CSV (stats/intervals.csv): "
+        "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
-    responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES, INTERVALS_CSV_EXAMPLE),
+    parameters=[CaseFilterParams, shapes.SiteOptions],
+    responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES),
 )
 class IntervalsView(StatisticsView):
     """Time to metastasis per site."""
@@ -207,3 +227,39 @@ class IntervalsView(StatisticsView):
         return shapes.intervals_document(
             table.suppressed(context["threshold"]), group_by=group_by, **context
         )
+
+
+# ---------------------------------------------------------------- the CSV twins
+
+SiteCountsCsvView = _csv_twin(
+    SiteCountsView,
+    operation_id="v1_stats_sites_csv",
+    json_path="/api/v1/stats/",
+    summary="Cases and metastases per metastatic site",
+    options=shapes.SiteOptions,
+    csv_example=SITE_COUNTS_CSV_EXAMPLE,
+)
+DimensionCountsCsvView = _csv_twin(
+    DimensionCountsView,
+    operation_id="v1_stats_counts_csv",
+    json_path="/api/v1/stats/counts/",
+    summary="Cases per value of one dimension",
+    options=shapes.CountOptions,
+    csv_example=DIMENSION_COUNTS_CSV_EXAMPLE,
+)
+CrosstabCsvView = _csv_twin(
+    CrosstabView,
+    operation_id="v1_stats_crosstab_csv",
+    json_path="/api/v1/stats/crosstab/",
+    summary="Cross-table of cases by two dimensions",
+    options=shapes.CrosstabOptions,
+    csv_example=CROSSTAB_CSV_EXAMPLE,
+)
+IntervalsCsvView = _csv_twin(
+    IntervalsView,
+    operation_id="v1_stats_intervals_csv",
+    json_path="/api/v1/stats/intervals/",
+    summary="Months from primary diagnosis to metastasis",
+    options=shapes.SiteOptions,
+    csv_example=INTERVALS_CSV_EXAMPLE,
+)
