@@ -8,6 +8,7 @@ both answer without signing in.
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
 
 from api.problems import problem_response
 
@@ -36,6 +37,7 @@ def home(request):
     return render(request, "home.html", {"resources": _index(request, API_RESOURCES)})
 
 
+@csrf_exempt  # reads nothing from a session; a CSRF failure page would be HTML
 def api_root(request):
     """`/api/v1/`: the resources of version 1 and the documents that describe them."""
     return JsonResponse(
@@ -49,6 +51,7 @@ def api_root(request):
     )
 
 
+@csrf_exempt  # any method: the answer is a 404 problem, never Django's HTML CSRF page
 def api_not_found(request, unknown=""):
     """Any other URL under /api/: a problem document in every mode, DEBUG included."""
     detail = "No such API resource; GET /api/v1/ lists them."

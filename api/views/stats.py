@@ -10,7 +10,12 @@ or `?format=csv`, as before the twins existed.
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -33,6 +38,10 @@ from api.stats_examples import (
 from registry import stats
 from registry.models import ReviewStatus
 from registry.selectors import CaseFilters, CountedSelection
+
+# `?format=` is left out of the schema: each operation answers one media type
+# (the JSON paths still honour format=csv for clients written before the twins).
+NO_FORMAT = OpenApiParameter("format", exclude=True)
 
 
 def _responses(serializer, examples) -> dict:
@@ -68,7 +77,7 @@ def _csv_twin(json_view, *, operation_id: str, json_path: str, summary: str, opt
             "suppressed number is an empty field and its line's `suppressed` is true. "
             "Errors are problem+json documents."
         ),
-        parameters=[CaseFilterParams, options],
+        parameters=[CaseFilterParams, options, NO_FORMAT],
         responses=_csv_responses(csv_example),
     )
     return extend_schema_view(get=operation)(twin)
@@ -133,7 +142,7 @@ def _refuse_unverified(filters: CaseFilters) -> None:
         "recovered. CSV (stats/sites.csv): key,label,cases,metastases,suppressed; the "
         "last line is the total."
     ),
-    parameters=[CaseFilterParams, shapes.SiteOptions],
+    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
     responses=_responses(shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES),
 )
 class SiteCountsView(StatisticsView):
@@ -157,7 +166,7 @@ class SiteCountsView(StatisticsView):
         "recorded are counted as `unknown`. Suppression as for site counts. "
         "CSV (stats/counts.csv): key,label,cases,suppressed; the last line is the total."
     ),
-    parameters=[CaseFilterParams, shapes.CountOptions],
+    parameters=[CaseFilterParams, shapes.CountOptions, NO_FORMAT],
     responses=_responses(shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES),
 )
 class DimensionCountsView(StatisticsView):
@@ -183,7 +192,7 @@ class DimensionCountsView(StatisticsView):
         "row_key,row_label,col_key,col_label,cases,suppressed; row totals have an empty "
         "col_key, column totals an empty row_key, the grand total both."
     ),
-    parameters=[CaseFilterParams, shapes.CrosstabOptions],
+    parameters=[CaseFilterParams, shapes.CrosstabOptions, NO_FORMAT],
     responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES),
 )
 class CrosstabView(StatisticsView):
@@ -212,7 +221,7 @@ class CrosstabView(StatisticsView):
         "CSV (stats/intervals.csv): "
         "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     ),
-    parameters=[CaseFilterParams, shapes.SiteOptions],
+    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
     responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES),
 )
 class IntervalsView(StatisticsView):
