@@ -26,5 +26,7 @@ def dashboard(request):
             "sexes": Sex.choices,
             # Analysts count verified cases only; the API refuses any other status.
             "statuses": ReviewStatus.choices if request.user.is_curator else None,
+            # Curators start where analysts are, so rejected cases are never counted unasked.
+            "default_status": ReviewStatus.VERIFIED,
         },
     )
