@@ -50,7 +50,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{institution.code}: {verb} ({institution.name})")
 
     def _list(self) -> None:
-        rows = Institution.objects.annotate(cases=Count("cases")).order_by("code")
+        rows = Institution.objects.annotate(case_count=Count("cases")).order_by("code")
         if not rows:
             self.stdout.write("No institutions yet: manage.py institution create CODE --name NAME")
             return
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             status = "active" if row.is_active else "inactive"
             country = row.country or "--"
             self.stdout.write(
-                f"{row.code:<24} {country}  {status:<8}  {row.cases:>7} cases  {row.name}"
+                f"{row.code:<24} {country}  {status:<8}  {row.case_count:>7} cases  {row.name}"
             )
 
     def _set_active(self, code: str, *, active: bool) -> None:
