@@ -1,7 +1,8 @@
 # Set-up, run and test from a machine that has nothing but Python 3.11.
 #
-#   make run    virtualenv, install, migrate, vocabularies, founding case, demo
-#               accounts, then the development server on http://127.0.0.1:8000
+#   make run    virtualenv, install, .env.local (for manage.py), migrate, vocabularies,
+#               founding case, demo accounts, then the development server on
+#               http://127.0.0.1:8000
 #   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL); installs
 #               Debian's chromium for the dashboard's browser test where it can
 #   make bench  benchmarks at 10k, 100k and 1M synthetic cases (README, "Performance")
@@ -101,6 +102,10 @@ test: $(DEV_STAMP)
 	@command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } 2>/dev/null \
 	  || echo "chromium not installed: browser tests will be skipped"
+	@# curl runs the README's requests in tests/test_readme.py (skipped without it).
+	@command -v curl >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+	  $$SUDO apt-get install -y -qq curl >/dev/null; } 2>/dev/null \
+	  || echo "curl not installed: the README's requests will not be run"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
