@@ -5,7 +5,7 @@
 #               http://127.0.0.1:8000
 #   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL); installs
 #               Debian's chromium for the dashboard's browser test where it can
-#   make bench  benchmarks at 10k, 100k and 1M synthetic cases (README, "Performance")
+#   make bench  benchmarks at 10k, 100k and 1M synthetic cases (docs/performance.md)
 #
 # Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
 # PYTEST_ARGS (extra pytest arguments), DATABASE_URL (SQLite file when unset for

@@ -123,8 +123,8 @@ IMPORT_RESPONSES = {
 EXPORT_RESPONSES = {
     (200, FHIR_JSON): OpenApiResponse(
         OpenApiTypes.OBJECT,
-        description="A FHIR R4 collection Bundle in mCODE profiles (see README, FHIR mCODE "
-        "exchange); POST it back and the case is unchanged.",
+        description="A FHIR R4 collection Bundle in mCODE profiles (see docs/fhir.md); "
+        "POST it back and the case is unchanged.",
     ),
 }
 
