@@ -2,6 +2,7 @@
 institutions and tokens from the command line, and one-line configuration errors."""
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -184,3 +185,12 @@ def _copy_of_manage(tmp_path) -> str:
     source = Path(MANAGE).read_text()
     script.write_text(f"import sys; sys.path.insert(0, {str(settings.BASE_DIR)!r})\n" + source)
     return str(script)
+
+
+def test_the_example_case_is_the_founding_case_request_the_seeds_ship():
+    examples = Path(settings.BASE_DIR) / "examples"
+    seed = Path(settings.BASE_DIR) / "seeds" / "cases" / "founding_case_request.json"
+    case = json.loads((examples / "case.json").read_text())
+    assert case == json.loads(seed.read_text())
+    without = json.loads((examples / "case-without-local-id.json").read_text())
+    assert without == {k: v for k, v in case.items() if k != "local_id"}
