@@ -1,10 +1,11 @@
 # Set-up, run and test from a machine that has nothing but Python 3.11.
 #
-#   make run    virtualenv, install, migrate, vocabularies, founding case, demo
-#               accounts, then the development server on http://127.0.0.1:8000
+#   make run    virtualenv, install, .env.local (for manage.py), migrate, vocabularies,
+#               founding case, demo accounts, then the development server on
+#               http://127.0.0.1:8000
 #   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL); installs
 #               Debian's chromium for the dashboard's browser test where it can
-#   make bench  benchmarks at 10k, 100k and 1M synthetic cases (README, "Performance")
+#   make bench  benchmarks at 10k, 100k and 1M synthetic cases (docs/performance.md)
 #
 # Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
 # PYTEST_ARGS (extra pytest arguments), DATABASE_URL (SQLite file when unset for
@@ -82,6 +83,10 @@ venv: $(RUN_STAMP)
 # The settings refuse to start without DEBUG or SECRET_KEY; a local run is a debug run.
 run: export DEBUG ?= true
 run: $(RUN_STAMP)
+	@# For manage.py in another terminal (it reads .env.local; the environment wins).
+	@{ echo "# Written by make run; read by manage.py only. Delete it to stop."; \
+	  echo "DEBUG=$$DEBUG"; \
+	  if [ -n "$${DATABASE_URL:-}" ]; then echo "DATABASE_URL=$$DATABASE_URL"; fi; } > .env.local
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_vocabularies
 	$(MANAGE) load_cases seeds/cases/founding_case.json
@@ -97,6 +102,10 @@ test: $(DEV_STAMP)
 	@command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } 2>/dev/null \
 	  || echo "chromium not installed: browser tests will be skipped"
+	@# curl runs the README's requests in tests/test_readme.py (skipped without it).
+	@command -v curl >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
+	  $$SUDO apt-get install -y -qq curl >/dev/null; } 2>/dev/null \
+	  || echo "curl not installed: the README's requests will not be run"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -139,5 +148,5 @@ faulttest: $(DEV_STAMP)
 	$(BIN)/python scripts/faulttest.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .env.local staticfiles .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -30,5 +30,7 @@ def dashboard(request):
             # The published data dictionary: ages in bands, years in periods.
             "age_bands": list(access.PUBLISHED_AGE_BANDS),
             "periods": access.published_periods(),
+            # Curators start where analysts are, so rejected cases are never counted unasked.
+            "default_status": ReviewStatus.VERIFIED,
         },
     )

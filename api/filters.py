@@ -1,21 +1,29 @@
 """Query parameters shared by the case list and the statistics.
 
-Each list-valued filter takes one value or several separated by commas
-(`site=C44.4,C44.3`). Bad values are a 400 problem, not an empty result.
+Each list-valued filter takes one value or several, separated by commas
+(`site=C44.4,C44.3`) or as a repeated parameter (`site=C44.4&site=C44.3`, what
+clients generated from the schema send). Bad values are a 400 problem, not an
+empty result.
 """
 
 from rest_framework import serializers
 
+from api.schema import loaded_subtype_codes
 from registry.access import PUBLISHED_AGE_BANDS, period_range
 from registry.models import ReviewStatus, Sex, Source
 from registry.selectors import CaseFilters
 
 
 class CodeListField(serializers.CharField):
-    """Comma-separated codes, returned as a tuple."""
+    """Comma-separated codes, returned as a tuple; an array of strings in the schema.
+
+    `schema_choices` (a callable) gives the schema an enum of values the domain
+    checks itself, such as the subtypes loaded in this registry.
+    """
 
     def __init__(self, **kwargs):
         self.choices = kwargs.pop("choices", None)
+        self.schema_choices = kwargs.pop("schema_choices", None)
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", 2000)
         super().__init__(**kwargs)
@@ -51,7 +59,9 @@ class CaseFilterParams(serializers.Serializer):
     primary = CodeListField(help_text="Primary site code(s), e.g. C50.9")
     primary_category = CodeListField(help_text="Primary site category(ies), e.g. C50")
     morphology = CodeListField(help_text="Primary morphology code(s), e.g. 8500/3")
-    subtype = CodeListField(help_text="Subtype code(s), e.g. triple_negative")
+    subtype = CodeListField(
+        help_text="Subtype code(s), e.g. triple_negative", schema_choices=loaded_subtype_codes
+    )
     sex = CodeListField(choices=Sex.values)
     age_min = _age(help_text="Youngest age at diagnosis (inclusive)")
     age_max = _age(help_text="Oldest age at diagnosis (inclusive); 90 means 90 or over")
@@ -99,6 +109,15 @@ def case_filters_from(request, extra_params: frozenset[str] = frozenset()) -> Ca
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
-    params = CaseFilterParams(data={k: request.query_params.get(k) for k in request.query_params})
+    fields = CaseFilterParams().fields
+    params = CaseFilterParams(
+        data={
+            # A repeated list filter is the same as its values separated by commas.
+            name: ",".join(request.query_params.getlist(name))
+            if isinstance(fields.get(name), CodeListField)
+            else request.query_params.get(name)
+            for name in request.query_params
+        }
+    )
     params.is_valid(raise_exception=True)
     return params.filters()

@@ -1,9 +1,15 @@
 """OpenAPI generation: every operation documents the problem responses it can send."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.db import DatabaseError
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 
 from api.serializers.base import ProblemSerializer
+from registry.models import Subtype
 
 PROBLEM_MEDIA = "application/problem+json"
 
@@ -63,3 +69,60 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "Token from issue_token"}
+
+
+# ---------------------------------------------------------------- closed value sets
+
+
+def loaded_subtype_codes() -> list[str]:
+    """The subtype codes of this registry, for the schema's enums (none without a database)."""
+    try:
+        return list(Subtype.objects.order_by("code").values_list("code", flat=True))
+    except (DatabaseError, RuntimeError):  # no database at hand: a build step, a unit test
+        return []
+
+
+class SubtypeCodeFieldSchema(OpenApiSerializerFieldExtension):
+    """A subtype is one of the loaded subtypes: an enum, read when the schema is made."""
+
+    target_class = "api.serializers.base.SubtypeCodeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "string", "maxLength": self.target.max_length}
+        codes = loaded_subtype_codes()
+        if codes:
+            schema["enum"] = codes
+        return schema
+
+
+class CodeListFieldSchema(OpenApiSerializerFieldExtension):
+    """A list filter: an array (repeat the parameter, or separate values with commas)."""
+
+    target_class = "api.filters.CodeListField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        items = {"type": "string"}
+        values = list(field.choices or (field.schema_choices() if field.schema_choices else []))
+        if values:
+            # One named enum per value set (SexEnum, ReviewStatusEnum...), shared with the
+            # bodies, so a generated client has one type for `sex` wherever it appears.
+            name = _ENUM_NAMES.get(field.field_name, f"{field.field_name.title()}FilterEnum")
+            component = ResolvedComponent(
+                name=name,
+                type=ResolvedComponent.SCHEMA,
+                object=name,
+                schema={"enum": values, "type": "string"},
+            )
+            auto_schema.registry.register_on_missing(component)
+            items = component.ref
+        return {"type": "array", "items": items}
+
+
+# Filters whose values are those of a body field: the enum component of that field.
+_ENUM_NAMES = {
+    "sex": "SexEnum",
+    "status": "ReviewStatusEnum",
+    "source": "SourceEnum",
+    "subtype": "SubtypeEnum",
+}

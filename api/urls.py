@@ -1,12 +1,13 @@
 """Routes under /api/: version 1 of the registry API and its documentation."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from api import home
 from api.fhir.views import FhirBundleViewSet
+from api.views import stats
 from api.views.cases import CaseViewSet
-from api.views.stats import CrosstabView, DimensionCountsView, IntervalsView, SiteCountsView
 from api.views.vocabularies import MorphologyViewSet, SubtypeViewSet, TopographyViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -17,11 +18,17 @@ router.register("vocabularies/morphology", MorphologyViewSet, basename="morpholo
 router.register("vocabularies/subtypes", SubtypeViewSet, basename="subtype")
 
 urlpatterns = [
+    path("v1/", home.api_root, name="api-root"),
     path("v1/", include(router.urls)),
-    path("v1/stats/", SiteCountsView.as_view(), name="stats-sites"),
-    path("v1/stats/counts/", DimensionCountsView.as_view(), name="stats-counts"),
-    path("v1/stats/crosstab/", CrosstabView.as_view(), name="stats-crosstab"),
-    path("v1/stats/intervals/", IntervalsView.as_view(), name="stats-intervals"),
+    path("v1/stats/", stats.SiteCountsView.as_view(), name="stats-sites"),
+    path("v1/stats/counts/", stats.DimensionCountsView.as_view(), name="stats-counts"),
+    path("v1/stats/crosstab/", stats.CrosstabView.as_view(), name="stats-crosstab"),
+    path("v1/stats/intervals/", stats.IntervalsView.as_view(), name="stats-intervals"),
+    # One operation per media type: the same tables as CSV.
+    path("v1/stats/sites.csv", stats.SiteCountsCsvView.as_view(), name="stats-sites-csv"),
+    path("v1/stats/counts.csv", stats.DimensionCountsCsvView.as_view(), name="stats-counts-csv"),
+    path("v1/stats/crosstab.csv", stats.CrosstabCsvView.as_view(), name="stats-crosstab-csv"),
+    path("v1/stats/intervals.csv", stats.IntervalsCsvView.as_view(), name="stats-intervals-csv"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",
@@ -36,4 +43,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Last: any other URL under /api/ is a problem document, with DEBUG on too.
+    re_path(r"^(?P<unknown>.*)$", home.api_not_found),
 ]

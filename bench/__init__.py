@@ -1,1 +1,1 @@
-"""Performance benchmarks: `make bench` (see README, "Performance")."""
+"""Performance benchmarks: `make bench` (see docs/performance.md)."""

@@ -18,9 +18,12 @@ DEBUG = env_bool("DEBUG", default=False)
 # A development key is allowed only with DEBUG on, so a forgotten SECRET_KEY can
 # never reach a server that holds clinical data.
 _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else None)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key needs DEBUG=true.")
+SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", _DEV_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (a long random string), or DEBUG=true for a local development run "
+        "(`make run` writes .env.local with it for manage.py)."
+    )
 
 # Case keys derived from FHIR identifiers are HMAC-SHA256 pseudonyms under this
 # secret (registry/pseudonyms.py). Changing it changes every derived key: set it
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Outside the guards below: their 400 on the FHIR import becomes an OperationOutcome.
+    "api.fhir.middleware.FhirImportOutcomeMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

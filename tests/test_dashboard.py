@@ -43,6 +43,14 @@ def test_only_curators_choose_a_review_status(client, analyst, curator):
     assert 'option value="submitted"' in client.get(DASHBOARD).content.decode()
 
 
+def test_a_curator_starts_on_verified_cases_and_chooses_rejected_ones_explicitly(client, curator):
+    client.force_login(curator)
+    page = client.get(DASHBOARD).content.decode()
+    assert '<option value="verified" selected>' in page
+    # Counting every status, rejected cases included, is an option that says so.
+    assert '<option value="">All, rejected included</option>' in page
+
+
 def test_the_login_form_signs_an_analyst_in_and_lands_on_the_dashboard(client, analyst):
     analyst.set_password("a-long-test-password")
     analyst.save()

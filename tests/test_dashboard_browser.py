@@ -166,3 +166,27 @@ def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings
     page.wait_for_selector("#sites-title:has-text('Cases per site code in Skin')")
     scalp = row_numbers(skin_codes)["C44.4"]
     assert ["C44.4 Skin of scalp and neck", *scalp] in sites_table(page)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_selection_says_no_data_instead_of_drawing_empty_axes(
+    live_server, settings, browser
+):
+    load_vocabularies()  # no cases at all: every table is empty
+    user = UserFactory(username="analyst", role=Role.ANALYST, institution=None)
+    user.set_password(PASSWORD)
+    user.save()
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(f"{live_server.url}/dashboard/")
+    page.fill("#id_username", "analyst")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    loaded(page, 1)
+
+    assert page.locator("#sites-empty").is_visible()
+    assert not page.locator("#sites-chart-wrap").is_visible()
+    intervals = page.locator("#intervals-chart")
+    assert intervals.inner_text().startswith("No data")
+    assert intervals.locator(".axis").count() == 0
+    assert page.locator("#heat-table-wrap").inner_text().startswith("No data")

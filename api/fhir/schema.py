@@ -100,8 +100,8 @@ EXPORT_ETAG = OpenApiParameter(
 
 _OUTCOME = OperationOutcomeSerializer
 _BAD_REQUEST = (
-    "An OperationOutcome when the body is not JSON, not a FHIR R4 Bundle or not valid FHIR, "
-    "or `institution` is wrong; problem details for a malformed request line."
+    "The body is not JSON, not a FHIR R4 Bundle or not valid FHIR, or `institution` is "
+    "wrong; also a body or query string refused before it is read (too deep, a NUL)."
 )
 IMPORT_RESPONSES = {
     (201, FHIR_JSON): OpenApiResponse(_OUTCOME, description="A new case was created."),
@@ -109,9 +109,8 @@ IMPORT_RESPONSES = {
         _OUTCOME,
         description="Your case with this key was replaced, or left unchanged (nothing written).",
     ),
+    # Always an OperationOutcome, also from the request guards (api/fhir/middleware.py).
     (400, FHIR_JSON): OpenApiResponse(_OUTCOME, description=_BAD_REQUEST),
-    # Refused before the view reads the Bundle, e.g. a NUL in the query string.
-    (400, PROBLEM_MEDIA): OpenApiResponse(ProblemSerializer, description=_BAD_REQUEST),
     (422, FHIR_JSON): OpenApiResponse(
         _OUTCOME,
         description="Valid FHIR the registry cannot map, or a case that breaks its rules; "
@@ -124,8 +123,8 @@ IMPORT_RESPONSES = {
 EXPORT_RESPONSES = {
     (200, FHIR_JSON): OpenApiResponse(
         OpenApiTypes.OBJECT,
-        description="A FHIR R4 collection Bundle in mCODE profiles (see README, FHIR mCODE "
-        "exchange); POST it back and the case is unchanged.",
+        description="A FHIR R4 collection Bundle in mCODE profiles (see docs/fhir.md); "
+        "POST it back and the case is unchanged.",
     ),
 }
 

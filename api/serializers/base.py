@@ -25,6 +25,10 @@ class CodeField(serializers.CharField):
         return getattr(instance, f"{self.source}_id")
 
 
+class SubtypeCodeField(CodeField):
+    """A subtype code; the schema lists the subtypes loaded in this registry as an enum."""
+
+
 class ProblemFieldErrorSerializer(serializers.Serializer):
     field = serializers.CharField(allow_null=True, help_text="Path such as metastases[0].site")
     message = serializers.CharField()

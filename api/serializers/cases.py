@@ -7,10 +7,11 @@ domain's validation edits, run by the services for every way in.
 
 from rest_framework import serializers
 
-from api.serializers.base import CodeField, StrictFieldsMixin
+from api.serializers.base import CodeField, StrictFieldsMixin, SubtypeCodeField
 from registry.models import (
     Case,
     CaseFlag,
+    Confirmation,
     FlagCode,
     Metastasis,
     RedactedField,
@@ -33,7 +34,7 @@ class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         source="morphology.title", read_only=True, allow_null=True
     )
     confirmed_by = serializers.ListField(
-        child=serializers.CharField(max_length=16),
+        child=serializers.ChoiceField(choices=Confirmation.choices),
         required=False,
         max_length=8,
         help_text="histology, ihc, cytology, ct, mri, pet_ct, us, clinical",
@@ -110,7 +111,7 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     primary_morphology_title = serializers.CharField(
         source="primary_morphology.title", read_only=True
     )
-    subtype = CodeField(
+    subtype = SubtypeCodeField(
         max_length=40,
         required=False,
         allow_null=True,
@@ -180,6 +181,15 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     def payload(self) -> dict:
         """The validated JSON as a registry case payload (codes as strings)."""
         return case_payload_of(self.validated_data)
+
+
+class CaseReplaceSerializer(CaseSerializer):
+    """The body of a PUT: the URL names the case, so `local_id` may be left out."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["local_id"].required = False
+        return fields
 
 
 def case_payload_of(validated) -> dict:

@@ -30,6 +30,7 @@ from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
 from api.serializers.cases import (
     CaseOverrideSerializer,
     CaseRedactionSerializer,
+    CaseReplaceSerializer,
     CaseReviewSerializer,
     CaseSerializer,
     case_payload_of,
@@ -103,7 +104,9 @@ _CASE_WRITTEN = {
         summary="Submit a case",
     ),
     retrieve=extend_schema(parameters=[ETAG], summary="Read one case"),
-    update=extend_schema(parameters=[IF_MATCH, ETAG], summary="Replace a case"),
+    update=extend_schema(
+        request=CaseReplaceSerializer, parameters=[IF_MATCH, ETAG], summary="Replace a case"
+    ),
     partial_update=extend_schema(
         parameters=[IF_MATCH, ETAG], summary="Change some fields of a case"
     ),
@@ -260,7 +263,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     @extend_schema(
         methods=["PUT"],
         parameters=[LOCAL_ID, INSTITUTION, IF_MATCH, ETAG],
-        request=CaseSerializer,
+        request=CaseReplaceSerializer,
         responses=_CASE_WRITTEN,
         examples=BY_LOCAL_ID_EXAMPLES,
         summary="Create or replace a case by your local id",

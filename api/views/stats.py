@@ -3,12 +3,20 @@
 Each endpoint takes the filters of the case list, asks the access policy
 (`registry.access`) what this user may ask and see, counts through
 `registry.stats`, protects the numbers for everyone but curators and answers
-JSON, or CSV for `Accept: text/csv` or `?format=csv`.
+JSON. Each also has a `.csv` twin (`stats/sites.csv`, `stats/counts.csv`, ...):
+one operation per media type, so a client generated from the schema parses each
+answer as what it is. The JSON paths still answer CSV for `Accept: text/csv` or
+`?format=csv`, as before the twins existed.
 """
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -31,29 +39,52 @@ from api.stats_examples import (
 from registry import access, stats
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 
-FORMAT = OpenApiParameter(
-    "format",
-    str,
-    enum=["json", "csv"],
-    description="csv answers text/csv, like `Accept: text/csv`; suppressed numbers are empty",
-)
+# `?format=` is left out of the schema: each operation answers one media type
+# (the JSON paths still honour format=csv for clients written before the twins).
+NO_FORMAT = OpenApiParameter("format", exclude=True)
 
 
-def _responses(serializer, examples, csv_example) -> dict:
+def _responses(serializer, examples) -> dict:
     return {
         (200, "application/json"): OpenApiResponse(
             serializer, description="The table; a suppressed number is null", examples=examples
         ),
+    }
+
+
+def _csv_responses(csv_example) -> dict:
+    return {
         (200, "text/csv"): OpenApiResponse(
             OpenApiTypes.STR,
-            description="The same table as CSV; a suppressed number is empty",
+            description="The table as CSV; a suppressed number is empty",
             examples=[csv_example],
         ),
     }
 
 
+def _csv_twin(json_view, *, operation_id: str, json_path: str, summary: str, options, csv_example):
+    """The same counts as `json_view`, as text/csv only, under its own operation."""
+    twin = type(
+        json_view.__name__.replace("View", "CsvView"),
+        (json_view,),
+        {"renderer_classes": [CSVRenderer], "__doc__": f"{json_view.__doc__} As CSV."},
+    )
+    operation = extend_schema(
+        operation_id=operation_id,
+        summary=f"{summary} (CSV)",
+        description=(
+            f"The table of GET {json_path} with the same parameters, as text/csv: a "
+            "hidden number is an empty field and its line's `suppressed` is true. "
+            "Errors are problem+json documents."
+        ),
+        parameters=[CaseFilterParams, options, NO_FORMAT],
+        responses=_csv_responses(csv_example),
+    )
+    return extend_schema_view(get=operation)(twin)
+
+
 class StatisticsView(APIView):
-    """Shared steps: parse filters and options, select the cases, count, suppress, render."""
+    """Shared steps: parse filters and options, ask the access policy, count, protect, render."""
 
     permission_classes = [CanReadStatistics]
     renderer_classes = [JSONRenderer, CSVRenderer]
@@ -109,12 +140,11 @@ class StatisticsView(APIView):
         "selected by the filters. A case with two lesions at one site is one case and two "
         "metastases there. Curators see exact counts; for analysts every count is perturbed "
         "by the cell-key method and a site with fewer cases than REGISTRY_MIN_CELL_COUNT is "
-        "left out. CSV: key,label,cases,metastases,suppressed; the last line is the total."
+        "left out. CSV (stats/sites.csv): key,label,cases,metastases,suppressed; the last line "
+        "is the total."
     ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
-    responses=_responses(
-        shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES, SITE_COUNTS_CSV_EXAMPLE
-    ),
+    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
+    responses=_responses(shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES),
 )
 class SiteCountsView(StatisticsView):
     """Cases and metastases per metastatic site."""
@@ -135,12 +165,10 @@ class SiteCountsView(StatisticsView):
     description=(
         "Cases per value of one dimension (`by`); `bands` sets the age bands. Values not "
         "recorded are counted as `unknown`. Protection as for site counts. "
-        "CSV: key,label,cases,suppressed; the last line is the total."
+        "CSV (stats/counts.csv): key,label,cases,suppressed; the last line is the total."
     ),
-    parameters=[CaseFilterParams, shapes.CountOptions, FORMAT],
-    responses=_responses(
-        shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES, DIMENSION_COUNTS_CSV_EXAMPLE
-    ),
+    parameters=[CaseFilterParams, shapes.CountOptions, NO_FORMAT],
+    responses=_responses(shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES),
 )
 class DimensionCountsView(StatisticsView):
     """Cases per value of one dimension."""
@@ -163,12 +191,12 @@ class DimensionCountsView(StatisticsView):
         "Row and column totals equal the one-way counts of the same filters (for analysts: the "
         "same protected numbers). For analysts, rows and columns below the threshold are left "
         "out and a cell below it is null with suppressed: true, whether it holds no case or "
-        "a few. CSV (long form): "
+        "a few. CSV (stats/crosstab.csv, long form): "
         "row_key,row_label,col_key,col_label,cases,suppressed; row totals have an empty "
         "col_key, column totals an empty row_key, the grand total both."
     ),
-    parameters=[CaseFilterParams, shapes.CrosstabOptions, FORMAT],
-    responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES, CROSSTAB_CSV_EXAMPLE),
+    parameters=[CaseFilterParams, shapes.CrosstabOptions, NO_FORMAT],
+    responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES),
 )
 class CrosstabView(StatisticsView):
     """Cases by two dimensions."""
@@ -194,11 +222,11 @@ class CrosstabView(StatisticsView):
         "synchronous (month 0), exact for curators. For analysts, n and the share come from "
         "perturbed counts, the quartiles from a histogram of perturbed counts, min and max are "
         "null, and a row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left "
-        "out. "
-        "CSV: key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
+        "out. CSV (stats/intervals.csv): "
+        "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
-    responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES, INTERVALS_CSV_EXAMPLE),
+    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
+    responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES),
 )
 class IntervalsView(StatisticsView):
     """Time to metastasis per site."""
@@ -210,3 +238,39 @@ class IntervalsView(StatisticsView):
     def count(self, selection, *, group_by: str, **context) -> dict:
         table = stats.intervals(selection=selection, group_by=group_by)
         return shapes.intervals_document(table, group_by=group_by, **context)
+
+
+# ---------------------------------------------------------------- the CSV twins
+
+SiteCountsCsvView = _csv_twin(
+    SiteCountsView,
+    operation_id="v1_stats_sites_csv",
+    json_path="/api/v1/stats/",
+    summary="Cases and metastases per metastatic site",
+    options=shapes.SiteOptions,
+    csv_example=SITE_COUNTS_CSV_EXAMPLE,
+)
+DimensionCountsCsvView = _csv_twin(
+    DimensionCountsView,
+    operation_id="v1_stats_counts_csv",
+    json_path="/api/v1/stats/counts/",
+    summary="Cases per value of one dimension",
+    options=shapes.CountOptions,
+    csv_example=DIMENSION_COUNTS_CSV_EXAMPLE,
+)
+CrosstabCsvView = _csv_twin(
+    CrosstabView,
+    operation_id="v1_stats_crosstab_csv",
+    json_path="/api/v1/stats/crosstab/",
+    summary="Cross-table of cases by two dimensions",
+    options=shapes.CrosstabOptions,
+    csv_example=CROSSTAB_CSV_EXAMPLE,
+)
+IntervalsCsvView = _csv_twin(
+    IntervalsView,
+    operation_id="v1_stats_intervals_csv",
+    json_path="/api/v1/stats/intervals/",
+    summary="Months from primary diagnosis to metastasis",
+    options=shapes.SiteOptions,
+    csv_example=INTERVALS_CSV_EXAMPLE,
+)

@@ -87,10 +87,18 @@ function table(caption, head, rows) {
   );
 }
 
+// Each table has a CSV twin: stats/ -> stats/sites.csv, stats/crosstab/ -> stats/crosstab.csv.
 function setCsv(id, address) {
-  const params = new URL(address, window.location.origin).searchParams;
-  params.set("format", "csv");
-  document.getElementById(id).href = `${address.split("?")[0]}?${params}`;
+  const [path, query] = address.split("?");
+  const csvPath = path === API ? `${API}sites.csv` : path.replace(/\/$/, ".csv");
+  document.getElementById(id).href = `${csvPath}?${query || ""}`;
+}
+
+// What an empty table says instead of an empty chart.
+const NO_CASES = "No data: no case matches these filters.";
+
+function emptyNote(text) {
+  return element("p", { class: "empty", text });
 }
 
 // ---------------------------------------------------------------- site counts
@@ -120,6 +128,9 @@ function renderSites(body) {
   });
   const data = rows.map((row) => (row.suppressed ? null : row.cases));
   const wrap = document.getElementById("sites-chart-wrap");
+  const empty = document.getElementById("sites-empty");
+  empty.hidden = rows.length > 0;
+  wrap.classList.toggle("no-data", rows.length === 0);
   wrap.style.height = `${Math.max(160, 28 * rows.length + 60)}px`;
   if (state.siteChart) state.siteChart.destroy();
   state.siteChart = new window.Chart(document.getElementById("sites-chart"), {
@@ -188,6 +199,10 @@ function renderHeatmap(body) {
     }
     return td;
   };
+  if (!body.rows.length) {
+    document.getElementById("heat-table-wrap").replaceChildren(emptyNote(NO_CASES));
+    return;
+  }
   const rows = body.rows.map((row) => element("tr", {},
     element("th", { scope: "row", text: row.label }),
     ...row.cells.map(cell),
@@ -241,6 +256,10 @@ function renderIntervals(body) {
   const step = [1, 3, 6, 12, 24, 60, 120, 240].find((months) => longest / months <= 6) || 480;
   const scale = Math.ceil(longest / step) * step;
   const chart = document.getElementById("intervals-chart");
+  if (!body.rows.length) {
+    chart.replaceChildren(emptyNote(
+      "No data: no metastasis matching these filters has a known interval from the primary diagnosis."));
+  }
   const lines = body.rows.map((row) => {
     const figure = row.suppressed
       ? element("span", { class: "suppressed" }, SUPPRESSED)
@@ -252,9 +271,12 @@ function renderIntervals(body) {
   });
   const ticks = Array.from({ length: scale / step + 1 }, (_, n) =>
     element("span", { style: `left: ${((n * step) / scale) * 100}%`, text: number(n * step) }));
-  lines.push(element("div", { class: "box-row axis" }, element("span", { class: "box-label" }),
-    element("div", { class: "ticks" }, ...ticks), element("span", { class: "box-note", text: "months" })));
-  chart.replaceChildren(...lines);
+  if (shown.length) {
+    // An axis only under boxes: with none to draw, the rows say why instead.
+    lines.push(element("div", { class: "box-row axis" }, element("span", { class: "box-label" }),
+      element("div", { class: "ticks" }, ...ticks), element("span", { class: "box-note", text: "months" })));
+  }
+  if (body.rows.length) chart.replaceChildren(...lines);
 
   const stat = (value) => (value === null ? "" : number(value));
   const tableRows = [...body.rows, { ...body.total, key: "" }].map((row) => {

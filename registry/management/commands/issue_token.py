@@ -50,14 +50,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--institution", help="Institution code (required for submitters).")
         parser.add_argument("--role", required=True, help="submitter, analyst or curator.")
-        parser.add_argument("--user", help="Username; default <institution>-<role>.")
+        parser.add_argument(
+            "--user", help="Username; default <institution>-<role>, or registry-<role>."
+        )
         parser.add_argument("--name", default="issued by manage.py issue_token", help="Label.")
         parser.add_argument(
             "--days", type=int, default=365, help="Days until expiry; 0 never expires."
         )
+        parser.add_argument(
+            "--raw",
+            action="store_true",
+            help="Print the token alone, for scripts: export TOKEN=$(... --raw).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, institution, role, user, name, days, **options):
+    def handle(self, *args, institution, role, user, name, days, raw=False, **options):
         if role not in Role.values:
             raise CommandError(f"Unknown role '{role}'; use one of {', '.join(Role.values)}.")
         if days < 0:
@@ -71,9 +78,8 @@ class Command(BaseCommand):
         elif role == Role.SUBMITTER:
             raise CommandError("A submitter belongs to an institution: give --institution.")
         if not user:
-            if member_of is None:
-                raise CommandError("Give --user, or --institution to name the account after it.")
-            user = f"{member_of.code}-{role}"
+            # Named after what it acts for: hosp-a-submitter, or registry-analyst.
+            user = f"{member_of.code if member_of else 'registry'}-{role}"
         account = registry_account(username=user, role=role, institution=member_of)
-        token, raw = token_issue(user=account, name=name, valid_days=days or None)
-        self.stdout.write(describe_token(token, raw))
+        token, secret = token_issue(user=account, name=name, valid_days=days or None)
+        self.stdout.write(secret if raw else describe_token(token, secret))
