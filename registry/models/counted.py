@@ -14,7 +14,8 @@ updated when a counted attribute of their case changes. Nothing in Python writes
 it. On SQLite (`make run`) the table does not exist and the statistics join the
 base tables instead; see `registry.stats`.
 
-Migration 0004 adds `has_open_flags` to the copied columns (soft-edit flags).
+Migration 0004 adds the record key, 0005 `has_open_flags` (soft-edit flags), to the copied
+columns.
 """
 
 from django.db import models

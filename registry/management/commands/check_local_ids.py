@@ -1,6 +1,6 @@
 """List stored case keys that clash or that today's key rules refuse.
 
-Run it before migration 0004 (which makes keys that look the same one key and
+Run it before migration 0006 (which makes keys that look the same one key and
 stops if two cases of an institution would share one) and at any time after.
 It reads only each case's institution and `local_id`, so it works on both sides
 of that migration. Nothing is changed: a curator renames or deletes cases.
