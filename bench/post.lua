@@ -18,10 +18,21 @@ end
 
 function request()
    counter = counter + 1
-   local local_id = prefix .. "-" .. thread_id .. "-" .. counter
+   -- Letters between the numbers: "1-1-17" alone would read as a date, which keys refuse.
+   local local_id = prefix .. "-t" .. thread_id .. "-n" .. counter
    local body = template:gsub("LOCAL_ID_HERE", local_id)
    return wrk.format("POST", nil, {
       ["Authorization"] = "Bearer " .. token,
       ["Content-Type"] = "application/json",
    }, body)
+end
+
+-- The first failures and their problem documents, so a failing run says why.
+local reported = 0
+
+function response(status, headers, body)
+   if status >= 300 and reported < 2 then
+      reported = reported + 1
+      io.write("failed: HTTP " .. status .. " " .. string.sub(body, 1, 500) .. "\n")
+   end
 end

@@ -668,7 +668,7 @@ class Bench:
                 env = {
                     "BENCH_TOKEN": self.submitter_token,
                     "BENCH_BODY": body_file.name,
-                    "BENCH_PREFIX": f"bench-{self.run_id}-post-{run}",
+                    "BENCH_PREFIX": f"bench-{self.run_id}-post{run}",
                 }
                 post = wrk(
                     f"{self.base}/api/v1/cases/",
