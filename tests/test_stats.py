@@ -498,8 +498,9 @@ def test_intervals_leave_small_rows_out_and_give_analysts_no_extremes(
     bone = seen["Bone"]
     assert abs(bone["cases"] - 26) <= 2 and abs(bone["metastases"] - 26) <= 2
     assert bone["min"] is None and bone["max"] is None
-    # 14 at 12 months and 12 at 24: the histogram's median lies in the 7-12 month bin.
-    assert 7 <= bone["median"] <= 13
+    # 14 at 12 months and 12 at 24: with counts perturbed by up to 2, the histogram's
+    # median lies in the 7-12 or the 13-24 month bin.
+    assert 7 <= bone["median"] <= 25
     lung = seen["Lung"]
     assert lung["share_synchronous"] == pytest.approx(11 / 23, abs=0.15)
 
