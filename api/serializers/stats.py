@@ -78,7 +78,11 @@ _DIMENSION_HELP = (
     "site, site_category, site_group (metastatic site: code, 3-character category, "
     "analysis group); primary, primary_category, primary_group (primary site); morphology; "
     "subtype; sex; age_band (see bands); year (of primary diagnosis); period (five-year "
-    "period of primary diagnosis, 2015-2019)"
+    "period of primary diagnosis, 2015-2019); per metastasis: presentation, misdiagnosis "
+    "(what it was first taken for), misdiagnosed (yes/no), confirmation (method), "
+    "months_to_metastasis (bands of months from primary diagnosis: 0, 1-6, 7-12, 13-24, "
+    "25-60, 61+); per treatment: modality, response (no_treatment for a case with none); "
+    "vital_status"
 )
 
 
@@ -356,16 +360,16 @@ def site_counts_document(table: CountTable, *, group_by: str, **context) -> dict
 
 
 def dimension_counts_document(table: CountTable, **context) -> dict:
-    per_site = table.dimension.per_metastasis
+    several = table.dimension.several_per_case
     return {
         **document(
             counting="cases",
             description=(
                 "Cases per value"
                 + (
-                    "; a case with metastases at several sites counts at each, so the rows add "
-                    "up to more than the total"
-                    if per_site
+                    "; a case counts once at each value of any of its metastases (or "
+                    "treatments), so the rows add up to more than the total"
+                    if several
                     else ""
                 )
                 + ". 'unknown' counts cases where the value is not recorded."
@@ -391,9 +395,10 @@ def crosstab_document(table: CrossTable, **context) -> dict:
             counting="cases",
             description=(
                 "Cases per pair of values: a case counts in every cell whose row value and "
-                "column value it has (a site value from any of its metastases). Row and column "
-                "totals count cases with that value, each once; the total counts the cases "
-                "selected."
+                "column value it has (a site value from any of its metastases). Two values "
+                "of the same metastasis or treatment (site and presentation, modality and "
+                "response) pair on that metastasis or treatment. Row and column totals count "
+                "cases with that value, each once; the total counts the cases selected."
             ),
             hidden=table.hidden,
             **context,
