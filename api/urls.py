@@ -6,7 +6,14 @@ from rest_framework.routers import DefaultRouter
 
 from api.fhir.views import FhirBundleViewSet
 from api.views.cases import CaseViewSet
-from api.views.stats import CrosstabView, DimensionCountsView, IntervalsView, SiteCountsView
+from api.views.stats import (
+    CrosstabView,
+    DimensionCountsView,
+    IntervalsView,
+    SiteCountsView,
+    SiteSharesView,
+    SurvivalView,
+)
 from api.views.vocabularies import MorphologyViewSet, SubtypeViewSet, TopographyViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -22,6 +29,8 @@ urlpatterns = [
     path("v1/stats/counts/", DimensionCountsView.as_view(), name="stats-counts"),
     path("v1/stats/crosstab/", CrosstabView.as_view(), name="stats-crosstab"),
     path("v1/stats/intervals/", IntervalsView.as_view(), name="stats-intervals"),
+    path("v1/stats/survival/", SurvivalView.as_view(), name="stats-survival"),
+    path("v1/stats/site-shares/", SiteSharesView.as_view(), name="stats-site-shares"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",

@@ -3,7 +3,6 @@
 import pytest
 from lifelines import KaplanMeierFitter
 
-from registry.models import ReviewStatus
 from registry.selectors import CaseFilters, CountedSelection
 from registry.stats import Dimension
 from registry.survival import TIME_POINTS, survival
@@ -71,3 +70,99 @@ def test_a_group_below_the_threshold_is_left_out_for_analysts_only(cohorts, anal
     assert [group.key for group in curators.groups] == ["C34.1", "C41.2", "C44.4"]
     assert curators.groups[0].points[-1].months == 12
     assert curators.logrank is not None and curators.logrank.p_value < 0.05
+
+
+# ---------------------------------------------------------------- the endpoint
+
+
+ENDPOINTS = ["survival/", "survival/?by=site_group", "site-shares/?group_by=code"]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("anonymous", 401), ("submitter_a", 403), ("analyst", 200), ("curator", 200)],
+)
+def test_who_reads_survival_and_shares(request, db, persona, expected, endpoint):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    response = client_for(user).get("/api/v1/stats/" + endpoint)
+    assert response.status_code == expected
+    if expected != 200:
+        assert response["Content-Type"] == "application/problem+json"
+
+
+def test_analysts_survival_shows_no_number_below_the_threshold(cohorts, analyst):
+    body = client_for(analyst).get(SURVIVAL, {"by": "site"}).json()
+    assert body["suppression"]["applied"] is True
+    assert [group["key"] for group in body["groups"]] == ["C41.2", "C44.4"]
+    for group in [body["overall"], *body["groups"]]:
+        for name in ("cases", "events", "excluded"):
+            assert group[name] is None or group[name] >= 11
+        assert all(point["at_risk"] >= 11 for point in group["points"])
+    assert body["overall"]["excluded"] is None
+    assert body["logrank"]["degrees_of_freedom"] == 1
+
+
+def test_curators_survival_is_exact_and_says_how_many_were_excluded(cohorts, curator):
+    body = client_for(curator).get(SURVIVAL, {"by": "site"}).json()
+    assert body["overall"]["excluded"] == 3
+    assert body["overall"]["cases"] == 52
+    skin = next(group for group in body["groups"] if group["key"] == "C44.4")
+    # 14 of 24 die by 6 months: the median is 6 months.
+    assert skin["median"] == 6.0
+    assert skin["points"][2] == {
+        "months": 6,
+        "at_risk": 24,
+        "survival": pytest.approx(10 / 24, abs=0.001),
+        "lower": skin["points"][2]["lower"],
+        "upper": skin["points"][2]["upper"],
+    }
+    assert skin["points"][2]["lower"] < 10 / 24 < skin["points"][2]["upper"]
+
+
+def test_survival_as_csv_is_one_line_per_point(cohorts, curator):
+    response = client_for(curator).get(SURVIVAL, {"by": "site", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="survival.csv"'
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "group_key,group_label,months,at_risk,survival,lower,upper"
+    assert lines[1].startswith("all,All cases,0,52,1.0,")
+
+
+def test_analysts_survival_refuses_curator_filters(analyst, db):
+    response = client_for(analyst).get(SURVIVAL, {"institution": "hosp-c"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "institution"
+
+
+def test_an_unknown_dimension_is_a_400_naming_by(curator, db):
+    response = client_for(curator).get(SURVIVAL, {"by": "record_key"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "by"
+
+
+# ---------------------------------------------------------------- site shares
+
+
+def test_site_shares_have_an_exact_interval_and_say_what_they_are_not(cohorts, curator):
+    body = client_for(curator).get("/api/v1/stats/site-shares/", {"group_by": "code"}).json()
+    skin = next(row for row in body["rows"] if row["key"] == "C44.4")
+    assert skin["cases"] == 27 and body["total"]["cases"] == 55
+    assert skin["share"] == round(27 / 55, 4)
+    # Clopper-Pearson for 27 of 55: the beta quantiles (R: binom.test(27, 55)$conf.int).
+    assert skin["lower"] == pytest.approx(0.3535, abs=1e-4)
+    assert skin["upper"] == pytest.approx(0.6293, abs=1e-4)
+    assert "not a population frequency" in body["caution"]
+
+
+def test_analysts_shares_come_from_published_counts(cohorts, analyst):
+    body = client_for(analyst).get("/api/v1/stats/site-shares/", {"group_by": "code"}).json()
+    sites = client_for(analyst).get("/api/v1/stats/", {"group_by": "code"}).json()
+    published = {row["key"]: row["cases"] for row in sites["rows"]}
+    assert {row["key"]: row["cases"] for row in body["rows"]} == published
+    assert "C34.1" not in published  # 5 lung cases: below the threshold
+    for row in body["rows"]:
+        assert row["share"] == round(
+            min(row["cases"], body["total"]["cases"]) / body["total"]["cases"], 4
+        )
+        assert row["lower"] <= row["share"] <= row["upper"]

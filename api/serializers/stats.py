@@ -438,3 +438,182 @@ def intervals_document(table: IntervalTable, *, group_by: str, **context) -> dic
         "rows": [dataclasses.asdict(row) for row in table.rows],
         "total": dataclasses.asdict(table.total),
     }
+
+
+# ---------------------------------------------------------------- clinical analytics
+
+
+class SurvivalOptions(serializers.Serializer):
+    by = serializers.ChoiceField(
+        choices=DIMENSIONS,
+        required=False,
+        help_text="Estimate per value of this dimension as well as overall: " + _DIMENSION_HELP,
+    )
+    bands = AgeBandsField()
+
+
+class SurvivalPointSerializer(serializers.Serializer):
+    months = serializers.IntegerField(help_text="Months after the metastasis")
+    at_risk = _count(help_text="Cases still at risk at this point (protected like any count)")
+    survival = serializers.FloatField(help_text="Kaplan–Meier estimate of survival to here")
+    lower = serializers.FloatField(allow_null=True, help_text="95 % band, lower")
+    upper = serializers.FloatField(allow_null=True, help_text="95 % band, upper")
+
+
+class SurvivalGroupSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The value of `by`; 'all' for the overall estimate")
+    label = serializers.CharField()
+    cases = _count(help_text="Cases in the estimate (at risk at month 0)")
+    events = _count(
+        help_text="Deaths counted within the time points; null when below the threshold"
+    )
+    excluded = _count(
+        help_text="Selected cases without what the estimate needs (months to the metastasis, "
+        "follow-up, known vital status, follow-up not before the metastasis); null when below "
+        "the threshold"
+    )
+    median = serializers.FloatField(
+        allow_null=True, help_text="Median survival in months; null when not reached on the curve"
+    )
+    median_lower = serializers.FloatField(allow_null=True, help_text="95 % interval of the median")
+    median_upper = serializers.FloatField(allow_null=True, help_text="null: not reached")
+    points = SurvivalPointSerializer(many=True, help_text="The curve and its risk table")
+
+
+class LogRankSerializer(serializers.Serializer):
+    statistic = serializers.FloatField()
+    degrees_of_freedom = serializers.IntegerField()
+    p_value = serializers.FloatField()
+
+
+class SurvivalSerializer(_Document):
+    by = serializers.ChoiceField(choices=DIMENSIONS, allow_null=True)
+    unit = serializers.ChoiceField(choices=["months"])
+    time_points = serializers.ListField(child=serializers.IntegerField())
+    method = serializers.CharField(help_text="How the estimate is made and protected")
+    overall = SurvivalGroupSerializer(allow_null=True, help_text="null: too few cases to show")
+    groups = SurvivalGroupSerializer(many=True, help_text="Groups with too few cases are left out")
+    logrank = LogRankSerializer(
+        allow_null=True,
+        help_text="Log-rank test between the groups shown; null with fewer than two",
+    )
+
+
+class ShareRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Site code, category or group")
+    label = serializers.CharField()
+    cases = _count(help_text="Cases with a metastasis here")
+    share = serializers.FloatField(allow_null=True, help_text="cases / cases selected")
+    lower = serializers.FloatField(allow_null=True, help_text="Clopper–Pearson 95 % interval")
+    upper = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField()
+
+
+class ShareTotalSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    cases = _count(help_text="Cases selected: the denominator of every share")
+    share = serializers.FloatField(allow_null=True, help_text="Always null")
+    lower = serializers.FloatField(allow_null=True, help_text="Always null")
+    upper = serializers.FloatField(allow_null=True, help_text="Always null")
+    suppressed = serializers.BooleanField()
+
+
+class SiteSharesSerializer(_Document):
+    group_by = serializers.ChoiceField(choices=list(SITE_LEVELS))
+    confidence_level = serializers.FloatField()
+    interval = serializers.ChoiceField(choices=["clopper_pearson"])
+    caution = serializers.CharField(help_text="What the share is not")
+    rows = ShareRowSerializer(many=True)
+    total = ShareTotalSerializer()
+
+
+SURVIVAL_METHOD = (
+    "Kaplan–Meier (lifelines) from the metastasis to death or last follow-up, on times "
+    "coarsened to the time points (a death counts at the next point, a censoring at the point "
+    "before; beyond {last} months every case is censored at {last}). Deaths and censorings at "
+    "each point are counted per group{perturbed}; the 95 % band is Greenwood's on the log(-log) "
+    "scale; the median is the first point where the curve is at or below 0.5. The risk table "
+    "counts the cases still at risk{hidden}."
+)
+
+
+def _survival_group(group) -> dict:
+    return {
+        "key": group.key,
+        "label": group.label,
+        "cases": group.cases,
+        "events": group.events,
+        "excluded": group.excluded,
+        "median": group.median,
+        "median_lower": group.median_lower,
+        "median_upper": group.median_upper,
+        "points": [dataclasses.asdict(point) for point in group.points],
+    }
+
+
+def survival_document(table, *, time_points, **context) -> dict:
+    access = context["access"]
+    method = SURVIVAL_METHOD.format(
+        last=time_points[-1],
+        perturbed="" if access.exact else " and perturbed by the cell-key method",
+        hidden=""
+        if access.exact
+        else "; the curve stops before the first point where fewer than "
+        f"{access.threshold} remain at risk, and a group with fewer cases is left out",
+    )
+    return {
+        **document(
+            counting="cases",
+            description=(
+                "Survival after metastasis: months from the metastasis (the first with the "
+                "group's value for a metastasis dimension, the case's first otherwise) to death "
+                "or last follow-up. A case with several values counts in each group."
+            ),
+            hidden=0 if access.exact else None,
+            **context,
+        ),
+        "by": table.dimension.value if table.dimension else None,
+        "unit": "months",
+        "time_points": list(time_points),
+        "method": method,
+        "overall": _survival_group(table.overall) if table.overall else None,
+        "groups": [_survival_group(group) for group in table.groups],
+        "logrank": dataclasses.asdict(table.logrank) if table.logrank else None,
+    }
+
+
+def site_shares_document(table, *, caution: str, confidence_level: float, **context) -> dict:
+    access = context["access"]
+
+    def share(row) -> dict:
+        return {
+            "key": row.key,
+            "label": row.label,
+            "cases": row.cases,
+            "share": row.share,
+            "lower": row.lower,
+            "upper": row.upper,
+            "suppressed": row.suppressed,
+        }
+
+    total = share(table.total)
+    total.pop("key")
+    return {
+        **document(
+            counting="cases",
+            description=(
+                "Each site's share of the cases selected: cases with a metastasis there over "
+                "all cases selected, with an exact (Clopper–Pearson) interval. Shares add up to "
+                "more than 1, since a case can have metastases at several sites."
+                + ("" if access.exact else " Computed from the published counts.")
+            ),
+            hidden=0 if access.exact else None,
+            **context,
+        ),
+        "group_by": table.group_by,
+        "confidence_level": confidence_level,
+        "interval": "clopper_pearson",
+        "caution": caution,
+        "rows": [share(row) for row in table.rows],
+        "total": total,
+    }

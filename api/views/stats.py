@@ -28,7 +28,7 @@ from api.stats_examples import (
     SITE_COUNTS_CSV_EXAMPLE,
     SITE_COUNTS_EXAMPLES,
 )
-from registry import access, stats
+from registry import access, shares, stats, survival
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 
 FORMAT = OpenApiParameter(
@@ -210,3 +210,71 @@ class IntervalsView(StatisticsView):
     def count(self, selection, *, group_by: str, **context) -> dict:
         table = stats.intervals(selection=selection, group_by=group_by)
         return shapes.intervals_document(table, group_by=group_by, **context)
+
+
+# ---------------------------------------------------------------- clinical analytics
+
+
+def _plain_responses(serializer, csv_description: str) -> dict:
+    return {
+        (200, "application/json"): OpenApiResponse(
+            serializer, description="The estimate; a suppressed number is null"
+        ),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=csv_description),
+    }
+
+
+@extend_schema(
+    summary="Survival after metastasis (Kaplan–Meier), overall and per value of a dimension",
+    description=(
+        "Months from the metastasis to death or last follow-up, estimated by Kaplan–Meier "
+        "(lifelines) at fixed time points, with 95 % bands, the median and, between groups, "
+        "a log-rank test. `by` gives one curve per value (e.g. by=site_group); cases without "
+        "what the estimate needs are counted as excluded. For analysts the life table is "
+        "perturbed by the cell-key method, the risk table protected like any count, a curve "
+        "stops before fewer than REGISTRY_MIN_CELL_COUNT remain at risk and a smaller group is "
+        "left out. CSV: group_key,group_label,months,at_risk,survival,lower,upper, one line per "
+        "point."
+    ),
+    parameters=[CaseFilterParams, shapes.SurvivalOptions, FORMAT],
+    responses=_plain_responses(
+        shapes.SurvivalSerializer, "The curves and risk tables as CSV, one line per point"
+    ),
+)
+class SurvivalView(StatisticsView):
+    """Kaplan–Meier survival after metastasis."""
+
+    options_class = shapes.SurvivalOptions
+    document_class = shapes.SurvivalSerializer
+    csv_name = "survival"
+
+    def count(self, selection, *, by: str | None = None, bands=stats.DEFAULT_AGE_BANDS, **context):
+        dimension = stats.Dimension(by) if by else None
+        table = survival.survival(selection=selection, by=dimension, bands=bands)
+        return shapes.survival_document(table, time_points=survival.TIME_POINTS, **context)
+
+
+@extend_schema(
+    summary="How unusual a site is: each site's share of the cases, with an exact interval",
+    description=(
+        "For the cases selected (e.g. primary_category=C50), the share with a metastasis at "
+        "each site, with a Clopper–Pearson 95 % interval. A share among the cases reported to "
+        "the registry, not a population frequency. For analysts, computed from the published "
+        "counts; a site below REGISTRY_MIN_CELL_COUNT is left out. "
+        "CSV: key,label,cases,share,lower,upper,suppressed; the last line is the total."
+    ),
+    parameters=[CaseFilterParams, shapes.SiteOptions, FORMAT],
+    responses=_plain_responses(shapes.SiteSharesSerializer, "The shares as CSV"),
+)
+class SiteSharesView(StatisticsView):
+    """Each site's share of the cases selected."""
+
+    options_class = shapes.SiteOptions
+    document_class = shapes.SiteSharesSerializer
+    csv_name = "site-shares"
+
+    def count(self, selection, *, group_by: str, **context) -> dict:
+        table = shares.site_shares(selection=selection, group_by=group_by)
+        return shapes.site_shares_document(
+            table, caution=shares.CAUTION, confidence_level=shares.CONFIDENCE_LEVEL, **context
+        )
