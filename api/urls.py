@@ -11,6 +11,7 @@ from api.views.stats import (
     DimensionCountsView,
     IntervalsView,
     SiteCountsView,
+    SiteProfileView,
     SiteSharesView,
     SurvivalView,
 )
@@ -31,6 +32,7 @@ urlpatterns = [
     path("v1/stats/intervals/", IntervalsView.as_view(), name="stats-intervals"),
     path("v1/stats/survival/", SurvivalView.as_view(), name="stats-survival"),
     path("v1/stats/site-shares/", SiteSharesView.as_view(), name="stats-site-shares"),
+    path("v1/stats/profile/", SiteProfileView.as_view(), name="stats-profile"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",

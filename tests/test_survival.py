@@ -166,3 +166,61 @@ def test_analysts_shares_come_from_published_counts(cohorts, analyst):
             min(row["cases"], body["total"]["cases"]) / body["total"]["cases"], 4
         )
         assert row["lower"] <= row["share"] <= row["upper"]
+
+
+# ---------------------------------------------------------------- the site profile
+
+PROFILE = "/api/v1/stats/profile/"
+
+
+def test_a_curators_profile_of_breast_to_scalp(cohorts, curator):
+    response = client_for(curator).get(PROFILE, {"primary_category": "C50", "site": "C44.4"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["level"], body["site"], body["label"]) == (
+        "site",
+        "C44.4",
+        "Skin of scalp and neck",
+    )
+    assert body["cases"] == 27
+    assert {row["key"]: row["cases"] for row in body["presentations"]} == {"nodule": 27}
+    assert body["misdiagnosed"] == {
+        "cases": 27,
+        "of": 27,
+        "share": 1.0,
+        "lower": pytest.approx(0.8723, abs=1e-4),
+        "upper": 1.0,
+    }
+    assert body["survival"]["key"] == "C44.4" and body["survival"]["cases"] == 24
+    assert body["months_to_metastasis"]["median"] == 10.0
+    assert {row["key"] for row in body["treatments"]} == {"no_treatment"}
+
+
+def test_an_analysts_profile_shows_nothing_below_the_threshold(cohorts, analyst):
+    body = client_for(analyst).get(PROFILE, {"site_group": "Skin"}).json()
+    assert body["suppression"]["applied"] is True
+    assert body["cases"] >= 11
+    for part in ("subtypes", "presentations", "misdiagnoses", "confirmations", "treatments"):
+        assert all(row["cases"] >= 11 for row in body[part]), part
+    assert all(point["at_risk"] >= 11 for point in body["survival"]["points"])
+    lung = client_for(analyst).get(PROFILE, {"site": "C34.1"}).json()  # 5 cases
+    assert lung["cases"] is None and lung["survival"] is None
+    assert lung["presentations"] == [] and lung["misdiagnosed"]["share"] is None
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"site": "C44.4,C41.2"}, {"site": "C44.4", "site_group": "Skin"}]
+)
+def test_a_profile_names_exactly_one_site(curator, db, params):
+    response = client_for(curator).get(PROFILE, params)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "site"
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("anonymous", 401), ("submitter_a", 403), ("analyst", 200), ("curator", 200)],
+)
+def test_who_reads_a_profile(request, db, persona, expected):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    assert client_for(user).get(PROFILE, {"site": "C44.4"}).status_code == expected

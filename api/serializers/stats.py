@@ -617,3 +617,79 @@ def site_shares_document(table, *, caution: str, confidence_level: float, **cont
         "rows": [share(row) for row in table.rows],
         "total": total,
     }
+
+
+class ProportionSerializer(serializers.Serializer):
+    cases = _count(help_text="Cases with a metastasis here first taken for something else")
+    of = _count(help_text="Cases with a metastasis here whose first diagnosis is known")
+    share = serializers.FloatField(allow_null=True)
+    lower = serializers.FloatField(allow_null=True, help_text="Clopper–Pearson 95 % interval")
+    upper = serializers.FloatField(allow_null=True)
+
+
+class ResponsesSerializer(serializers.Serializer):
+    columns = ColumnSerializer(many=True, help_text="Responses")
+    rows = CrosstabRowSerializer(many=True, help_text="Treatment modalities")
+
+
+class SiteProfileSerializer(_Document):
+    level = serializers.ChoiceField(choices=["site", "site_category", "site_group"])
+    site = serializers.CharField(help_text="The site's code, category or group")
+    label = serializers.CharField()
+    cases = _count(help_text="Cases selected: the primary's cases with a metastasis here")
+    subtypes = CountRowSerializer(many=True)
+    presentations = CountRowSerializer(many=True, help_text="Of the metastases at this site")
+    misdiagnoses = CountRowSerializer(
+        many=True, help_text="What the metastases at this site were first taken for"
+    )
+    misdiagnosed = ProportionSerializer(help_text="How often they were first taken for another")
+    confirmations = CountRowSerializer(many=True, help_text="How they were confirmed")
+    months_to_metastasis = IntervalRowSerializer(
+        allow_null=True, help_text="Months from primary diagnosis to the metastases here"
+    )
+    treatments = CountRowSerializer(many=True, help_text="Cases per treatment modality")
+    responses = ResponsesSerializer(help_text="Cases per modality and response")
+    survival = SurvivalGroupSerializer(
+        allow_null=True, help_text="After the first metastasis here; null: too few cases"
+    )
+
+
+def _rows(table: CountTable) -> list[dict]:
+    return [
+        {"key": row.key, "label": row.label, "cases": row.cases, "suppressed": row.suppressed}
+        for row in table.rows
+    ]
+
+
+def site_profile_document(profile, **context) -> dict:
+    access = context["access"]
+    responses = crosstab_document(profile.responses, **context)
+    return {
+        **document(
+            counting="cases",
+            description=(
+                "What the registry knows about this primary and this metastatic site: the cases "
+                "selected (a primary and a metastasis at the site), their subtypes, how the "
+                "metastases at the site presented, what they were first taken for and how "
+                "often, how they were confirmed, months from the primary, treatments and "
+                "responses, and survival after the first metastasis at the site."
+            ),
+            hidden=0 if access.exact else None,
+            **context,
+        ),
+        "level": profile.level.value,
+        "site": profile.site,
+        "label": profile.label,
+        "cases": profile.cases,
+        "subtypes": _rows(profile.subtypes),
+        "presentations": _rows(profile.presentations),
+        "misdiagnoses": _rows(profile.misdiagnoses),
+        "misdiagnosed": dataclasses.asdict(profile.misdiagnosed),
+        "confirmations": _rows(profile.confirmations),
+        "months_to_metastasis": dataclasses.asdict(profile.months_to_metastasis)
+        if profile.months_to_metastasis
+        else None,
+        "treatments": _rows(profile.treatments),
+        "responses": {"columns": responses["columns"], "rows": responses["rows"]},
+        "survival": _survival_group(profile.survival) if profile.survival else None,
+    }

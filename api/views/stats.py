@@ -9,6 +9,7 @@ JSON, or CSV for `Accept: text/csv` or `?format=csv`.
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -28,7 +29,7 @@ from api.stats_examples import (
     SITE_COUNTS_CSV_EXAMPLE,
     SITE_COUNTS_EXAMPLES,
 )
-from registry import access, shares, stats, survival
+from registry import access, profile, shares, stats, survival
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 
 FORMAT = OpenApiParameter(
@@ -278,3 +279,53 @@ class SiteSharesView(StatisticsView):
         return shapes.site_shares_document(
             table, caution=shares.CAUTION, confidence_level=shares.CONFIDENCE_LEVEL, **context
         )
+
+
+class _NoOptions(serializers.Serializer):
+    pass
+
+
+@extend_schema(
+    summary="A site profile: one primary and one metastatic site ('breast -> scalp')",
+    description=(
+        "Give the primary with the usual filters (primary, primary_category, ...) and exactly "
+        "one site at any level: site=C44.4, site_category=C44 or site_group=Skin. The answer: "
+        "cases, subtype mix, how the metastases at that site presented, what they were first "
+        "taken for and how often (with a Clopper–Pearson interval), how they were confirmed, "
+        "months from the primary, treatments and responses, and survival after the metastasis. "
+        "Every part is protected for analysts like the statistics it comes from. JSON only: "
+        "each part has its CSV at its own endpoint."
+    ),
+    parameters=[CaseFilterParams],
+    responses={
+        (200, "application/json"): OpenApiResponse(
+            shapes.SiteProfileSerializer, description="The profile; a suppressed number is null"
+        )
+    },
+)
+class SiteProfileView(StatisticsView):
+    """What the registry knows about one primary and one metastatic site."""
+
+    renderer_classes = [JSONRenderer]
+    options_class = _NoOptions
+    document_class = shapes.SiteProfileSerializer
+
+    def count(self, selection, *, filters: CaseFilters, **context) -> dict:
+        named = {
+            name: getattr(filters, name)
+            for name in profile.SITE_FILTERS
+            if getattr(filters, name) is not None
+        }
+        if len(named) != 1 or len(next(iter(named.values()))) != 1:
+            raise ValidationError(
+                {
+                    "site": [
+                        "Name exactly one site: site=C44.4, site_category=C44 or site_group=Skin."
+                    ]
+                }
+            )
+        ((name, (site,)),) = named.items()
+        found = profile.site_profile(
+            selection=selection, level=profile.SITE_FILTERS[name], site=site
+        )
+        return shapes.site_profile_document(found, filters=filters, **context)
