@@ -224,3 +224,28 @@ def test_a_profile_names_exactly_one_site(curator, db, params):
 def test_who_reads_a_profile(request, db, persona, expected):
     user = None if persona == "anonymous" else request.getfixturevalue(persona)
     assert client_for(user).get(PROFILE, {"site": "C44.4"}).status_code == expected
+
+
+@pytest.mark.parametrize("dimensions", [[], [Dimension.SITE], [Dimension.MODALITY]])
+def test_the_portable_life_table_counts_what_the_sql_one_counts(cohorts, curator, dimensions):
+    from registry.survival import _life_table_rows
+
+    cases = CountedSelection(curator, CaseFilters()).cases()
+    in_sql = sorted(map(repr, _life_table_rows(cases, dimensions)))
+    assert in_sql == sorted(map(repr, _life_table_rows(cases, dimensions, portable=True)))
+
+
+# ---------------------------------------------------------------- the profile page
+
+
+def test_the_profile_page_is_for_analysts_and_curators(client, db, submitter_a, analyst, curator):
+    page = "/dashboard/profile/"
+    assert client.get(page)["Location"] == "/accounts/login/?next=/dashboard/profile/"
+    client.force_login(submitter_a)
+    assert client.get(page).status_code == 403
+    for user in (analyst, curator):
+        client.force_login(user)
+        response = client.get(page)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "/static/dashboard/profile.js" in html and "https://" not in html
