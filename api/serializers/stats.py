@@ -137,6 +137,11 @@ class FiltersEchoSerializer(serializers.Serializer):
     q = serializers.CharField(required=False)
     age_band = serializers.ListField(child=serializers.CharField(), required=False)
     period = serializers.ListField(child=serializers.CharField(), required=False)
+    presentation = serializers.ListField(child=serializers.CharField(), required=False)
+    misdiagnosis = serializers.ListField(child=serializers.CharField(), required=False)
+    modality = serializers.ListField(child=serializers.CharField(), required=False)
+    response = serializers.ListField(child=serializers.CharField(), required=False)
+    vital_status = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class SuppressionSerializer(serializers.Serializer):
