@@ -21,6 +21,7 @@ threshold remain at risk, and a group with fewer cases is left out. Curators
 see the same estimate from exact counts, with nothing left out.
 """
 
+import itertools
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -102,7 +103,9 @@ def _point_sql(expression: str, *, up: bool) -> str:
     return f"CASE {whens} END"
 
 
-def _life_table_rows(cases: QuerySet[Case], dimensions: list[Dimension]) -> list[tuple]:
+def _life_table_rows(
+    cases: QuerySet[Case], dimensions: list[Dimension], *, portable: bool = False
+) -> list[tuple]:
     """(values..., point or None for excluded, died, cases, key sum) from one statement."""
     months = "metastases__months_from_primary"
     inner = clinical_rows(
@@ -122,9 +125,46 @@ def _life_table_rows(cases: QuerySet[Case], dimensions: list[Dimension]) -> list
         f"FROM ({{}}) AS joined GROUP BY {keys}cid) AS per_case) AS timed "
         f"GROUP BY {keys}point, died"
     )
-    if connections[cases.db].vendor != "postgresql":
-        raise NotImplementedError("Survival needs PostgreSQL.")
+    if portable or connections[cases.db].vendor != "postgresql":
+        return _life_table_in_python(inner, dimensions)
     return _run_around(inner, statement)
+
+
+def _point(months: int, *, up: bool) -> int:
+    if up:
+        return next(p for p in TIME_POINTS if months <= p)
+    return next(p for p in reversed(TIME_POINTS) if months >= p)
+
+
+def _life_table_in_python(inner: QuerySet, dimensions: list[Dimension]) -> list[tuple]:
+    """The same rows without PostgreSQL (SQLite, `make run`): a small registry's worth."""
+    names = [f"k{index}" for index in range(len(dimensions))]
+    per_case: dict[tuple, list] = {}
+    for row in inner:
+        choices = [
+            tuple(row[name] or ()) or (None,)
+            if dimension is Dimension.CONFIRMATION
+            else (row[name],)
+            for name, dimension in zip(names, dimensions, strict=True)
+        ]
+        for values in itertools.product(*choices):
+            seen = per_case.setdefault(
+                (values, row["cid"]), [row["rk"], None, row["fu"], row["vs"]]
+            )
+            if row["m"] is not None and (seen[1] is None or row["m"] < seen[1]):
+                seen[1] = row["m"]
+    last = TIME_POINTS[-1]
+    grouped: dict[tuple, Tally] = defaultdict(Tally)
+    for (values, _), (record_key, months, follow_up, vital) in per_case.items():
+        known = months is not None and follow_up is not None and vital in ("alive", "dead")
+        if not known or follow_up < months:
+            grouped[(*values, None, False)] += Tally(1, record_key)
+            continue
+        time = follow_up - months
+        died = vital == "dead" and time <= last
+        point = _point(time, up=True) if died else _point(min(time, last), up=False)
+        grouped[(*values, point, died)] += Tally(1, record_key)
+    return [(*key, tally.n, tally.key_sum) for key, tally in grouped.items()]
 
 
 @dataclass
