@@ -14,8 +14,6 @@ threshold is left out, as in the site counts.
 
 from dataclasses import dataclass
 
-from scipy.stats import binomtest
-
 from registry.access import statistics_access
 from registry.selectors import CountedSelection
 from registry.stats import site_counts
@@ -48,6 +46,8 @@ class ShareTable:
 
 def share_interval(cases: int, total: int) -> tuple[float, float, float]:
     """The share and its exact (Clopper–Pearson) interval, rounded to 4 places."""
+    from scipy.stats import binomtest  # here: scipy.stats is slow to import for every process
+
     cases = min(cases, total)  # perturbed counts: a site's may exceed the total by a little
     interval = binomtest(cases, total).proportion_ci(CONFIDENCE_LEVEL, method="exact")
     return round(cases / total, 4), round(interval.low, 4), round(interval.high, 4)

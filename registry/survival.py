@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db import connections
 from django.db.models import F, QuerySet
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
 
 from registry.access import StatisticsAccess, statistics_access
 from registry.disclosure import CENSORED, DEATHS, Tally, perturb_any
@@ -246,6 +244,8 @@ def _group(key: str, label: str, counts: _Counts, access: StatisticsAccess) -> S
     durations, events, weights = _durations(table)
     if not weights:
         return None
+    from lifelines import KaplanMeierFitter  # here: importing lifelines takes seconds
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         fitter = KaplanMeierFitter(alpha=ALPHA).fit(
@@ -298,6 +298,8 @@ def _logrank(groups: tuple[SurvivalGroup, ...]) -> LogRank | None:
         labels += [group.key] * len(d)
     if not any(events):
         return None
+    from lifelines.statistics import multivariate_logrank_test  # here: a slow import
+
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         result = multivariate_logrank_test(
