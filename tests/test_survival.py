@@ -249,3 +249,14 @@ def test_the_profile_page_is_for_analysts_and_curators(client, db, submitter_a, 
         assert response.status_code == 200
         html = response.content.decode()
         assert "/static/dashboard/profile.js" in html and "https://" not in html
+
+
+def test_the_same_cases_give_an_analyst_the_same_curve_by_any_route(cohorts, analyst):
+    client = client_for(analyst)
+    by_group = client.get(SURVIVAL, {"by": "site_group"}).json()
+    skin = next(group for group in by_group["groups"] if group["key"] == "Skin")
+    filtered = client.get(SURVIVAL, {"site_group": "Skin"}).json()["overall"]
+    # Every case here has one metastasis: its first in Skin is its first.
+    assert {**filtered, "key": "Skin", "label": "Skin"} == skin
+    # At month 0 the risk table counts exactly the group's included cases: one number.
+    assert skin["points"][0]["at_risk"] == skin["cases"]
