@@ -260,3 +260,10 @@ def test_the_same_cases_give_an_analyst_the_same_curve_by_any_route(cohorts, ana
     assert {**filtered, "key": "Skin", "label": "Skin"} == skin
     # At month 0 the risk table counts exactly the group's included cases: one number.
     assert skin["points"][0]["at_risk"] == skin["cases"]
+
+
+def test_a_profile_is_json_only_and_says_so(curator, db):
+    response = client_for(curator).get(PROFILE, {"site": "C44.4", "format": "csv"})
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["field"], error["message"]) == ("format", "Use json.")

@@ -93,7 +93,8 @@ class StatisticsView(APIView):
             return super().perform_content_negotiation(request, force)
         except Http404:
             # DRF answers an unknown ?format= with 404; it is a bad parameter.
-            raise ValidationError({"format": ["Use json or csv."]}) from None
+            formats = " or ".join(renderer.format for renderer in self.renderer_classes)
+            raise ValidationError({"format": [f"Use {formats}."]}) from None
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
