@@ -34,3 +34,12 @@ def dashboard(request):
             "default_status": ReviewStatus.VERIFIED,
         },
     )
+
+
+def site_profile(request):
+    """One primary and one metastatic site: the profile, survival curves and their risk tables."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not CanReadStatistics().has_permission(request, view=None):
+        raise PermissionDenied(CanReadStatistics.message)
+    return render(request, "dashboard/profile.html", {})

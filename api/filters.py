@@ -11,6 +11,7 @@ from rest_framework import serializers
 from api.schema import loaded_subtype_codes
 from registry.access import PUBLISHED_AGE_BANDS, period_range
 from registry.models import ReviewStatus, Sex, Source
+from registry.models.choices import Misdiagnosis, Modality, Presentation, Response, VitalStatus
 from registry.selectors import CaseFilters
 
 
@@ -82,6 +83,16 @@ class CaseFilterParams(serializers.Serializer):
         help_text="Year(s) of primary diagnosis or five-year period(s), e.g. 2019 or 2015-2019 "
         "(the way analysts select years)"
     )
+
+    presentation = CodeListField(
+        choices=Presentation.values, help_text="Cases with a metastasis that presented so"
+    )
+    misdiagnosis = CodeListField(
+        choices=Misdiagnosis.values, help_text="Cases with a metastasis first taken for this"
+    )
+    modality = CodeListField(choices=Modality.values, help_text="Cases given this treatment")
+    response = CodeListField(choices=Response.values, help_text="Cases with a treatment response")
+    vital_status = CodeListField(choices=VitalStatus.values)
 
     def validate_period(self, value):
         for text in value:

@@ -27,9 +27,14 @@ class CSVRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
-        if (response is not None and response.status_code >= 400) or not _is_table(data):
+        if response is not None and response.status_code >= 400:
             return json.dumps(data).encode()
-        lines = crosstab_lines(data) if "columns" in data else table_lines(data)
+        if isinstance(data, dict) and "time_points" in data:
+            lines = survival_lines(data)
+        elif _is_table(data):
+            lines = crosstab_lines(data) if "columns" in data else table_lines(data)
+        else:
+            return json.dumps(data).encode()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerows([_safe(value) for value in line] for line in lines)
@@ -64,6 +69,22 @@ def crosstab_lines(data: dict) -> list[list]:
     for column in data["column_totals"]:
         lines.append(_cell_line("", "Total", column["key"], labels, column))
     lines.append(_cell_line("", "Total", "", labels, data["total"]))
+    return lines
+
+
+def survival_lines(data: dict) -> list[list]:
+    """Header, then one line per point of each curve: the overall one first (key `all`)."""
+    lines = [["group_key", "group_label", "months", "at_risk", "survival", "lower", "upper"]]
+    groups = ([data["overall"]] if data["overall"] else []) + data["groups"]
+    for group in groups:
+        for point in group["points"]:
+            lines.append(
+                [
+                    group["key"],
+                    group["label"],
+                    *(point[n] for n in ("months", "at_risk", "survival", "lower", "upper")),
+                ]
+            )
     return lines
 
 

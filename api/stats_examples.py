@@ -546,3 +546,20 @@ INTERVALS_EXAMPLES = [
         },
     )
 ]
+
+SURVIVAL_CSV_EXAMPLE = OpenApiExample(
+    "Two points of one curve",
+    value=(
+        "group_key,group_label,months,at_risk,survival,lower,upper\n"
+        ",All cases,0,412,1.0,1.0,1.0\n"
+        ",All cases,12,287,0.81,0.77,0.85\n"
+    ),
+)
+SITE_SHARES_CSV_EXAMPLE = OpenApiExample(
+    "Breast primaries",
+    value=(
+        "key,label,cases,share,lower,upper,suppressed\n"
+        "Bone,Bone,251,0.53,0.49,0.58,false\n"
+        ",All cases,473,,,,false\n"
+    ),
+)

@@ -29,6 +29,13 @@ urlpatterns = [
     path("v1/stats/counts.csv", stats.DimensionCountsCsvView.as_view(), name="stats-counts-csv"),
     path("v1/stats/crosstab.csv", stats.CrosstabCsvView.as_view(), name="stats-crosstab-csv"),
     path("v1/stats/intervals.csv", stats.IntervalsCsvView.as_view(), name="stats-intervals-csv"),
+    path("v1/stats/survival/", stats.SurvivalView.as_view(), name="stats-survival"),
+    path("v1/stats/site-shares/", stats.SiteSharesView.as_view(), name="stats-site-shares"),
+    path("v1/stats/profile/", stats.SiteProfileView.as_view(), name="stats-profile"),
+    path("v1/stats/survival.csv", stats.SurvivalCsvView.as_view(), name="stats-survival-csv"),
+    path(
+        "v1/stats/site-shares.csv", stats.SiteSharesCsvView.as_view(), name="stats-site-shares-csv"
+    ),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",

@@ -401,7 +401,14 @@ class Bench:
 
     def run(self) -> list[Figure]:
         figures = []
-        measures = (self.stats, self.analyst_stats, self.ingest, self.single_post, self.list_pages)
+        measures = (
+            self.stats,
+            self.analyst_stats,
+            self.clinical,
+            self.ingest,
+            self.single_post,
+            self.list_pages,
+        )
         for measure in measures:
             say(f"bench: {self.size:,} cases: {measure.__name__.replace('_', ' ')}")
             figures += measure()
@@ -565,6 +572,85 @@ class Bench:
             )
         for client in clients.values():
             client.close()
+        return figures
+
+    # ------------------------------------------------------------ 1b. clinical analytics
+
+    # (label, endpoint, analyst's query): timed for an analyst, without a raw SQL twin.
+    CLINICAL_QUERIES = (
+        (
+            "survival by site group, breast",
+            "survival/",
+            {"primary_category": "C50", "by": "site_group"},
+        ),
+        ("site shares, breast", "site-shares/", {"primary_category": "C50", "group_by": "code"}),
+        ("profile breast -> scalp", "profile/", {"primary_category": "C50", "site": "C44.4"}),
+    )
+
+    def clinical(self) -> list[Figure]:
+        """Counts by presentation ÷ raw SQL (same counts?); the new endpoints' time."""
+        if not route_exists("/api/v1/stats/survival/"):
+            return [Figure("clinical", self.size, "ms", [], note="n/a (endpoint missing)")]
+        import httpx
+        from django.db import connection
+
+        figures = []
+        sql = (
+            "SELECT m.presentation, count(DISTINCT m.case_id) FROM registry_metastasis m "
+            "JOIN registry_case c ON c.id = m.case_id WHERE c.primary_site_id LIKE 'C50.%%' "
+            "AND c.status = 'verified' GROUP BY m.presentation"
+        )
+        query = {"by": "presentation", "primary_category": "C50", "status": "verified"}
+        curator = httpx.Client(
+            base_url=self.base,
+            headers={"Authorization": f"Bearer {self.curator_token}"},
+            timeout=600,
+        )
+        analyst = httpx.Client(
+            base_url=self.base,
+            headers={"Authorization": f"Bearer {self.analyst_token}"},
+            timeout=600,
+        )
+        api_times, sql_times, api_counts, sql_counts = [], [], None, None
+        for run in range(self.args.runs + 1):  # the first of each is a warm-up
+            started = time.perf_counter()
+            response = curator.get("/api/v1/stats/counts/", params=query)
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            api_counts = {row["key"]: row["cases"] for row in response.json()["rows"]}
+            with connection.cursor() as cursor:
+                started = time.perf_counter()
+                cursor.execute(sql)
+                sql_counts = dict(cursor.fetchall())
+                sql_elapsed = time.perf_counter() - started
+            if run:
+                api_times.append(elapsed * 1000)
+                sql_times.append(sql_elapsed * 1000)
+        same = api_counts == sql_counts
+        figures.append(
+            Figure(
+                "stats: presentation, breast",
+                self.size,
+                "ms",
+                api_times,
+                sql_times,
+                "SQL GROUP BY",
+                "≤ 1.0",
+                note="same counts" if same else "**counts differ**",
+            )
+        )
+        for label, path, params in self.CLINICAL_QUERIES:
+            times = []
+            for run in range(self.args.runs + 1):
+                started = time.perf_counter()
+                response = analyst.get(f"/api/v1/stats/{path}", params=params)
+                elapsed = time.perf_counter() - started
+                response.raise_for_status()
+                if run:
+                    times.append(elapsed * 1000)
+            figures.append(Figure(f"analyst {label}", self.size, "ms", times, note="no raw twin"))
+        curator.close()
+        analyst.close()
         return figures
 
     # ------------------------------------------------------------ 2. batch ingest

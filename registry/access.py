@@ -56,6 +56,11 @@ ANALYST_FILTERS = frozenset(
         "age_band",
         "period",
         "status",  # verified only: what analysts count anyway
+        "presentation",
+        "misdiagnosis",
+        "modality",
+        "response",
+        "vital_status",
     }
 )
 _CURATOR_FILTER_ADVICE = {

@@ -44,6 +44,12 @@ class CaseFilters:
     q: str | None = None
     age_band: tuple[str, ...] | None = None  # published bands (registry.access), e.g. 50-59
     period: tuple[str, ...] | None = None  # single years or five-year periods, e.g. 2015-2019
+    # What the registry records of a metastasis (any of the case's), a treatment, the outcome.
+    presentation: tuple[str, ...] | None = None
+    misdiagnosis: tuple[str, ...] | None = None
+    modality: tuple[str, ...] | None = None
+    response: tuple[str, ...] | None = None
+    vital_status: tuple[str, ...] | None = None
 
 
 def given_filters(filters: CaseFilters) -> dict[str, object]:
@@ -83,6 +89,22 @@ def case_conditions(filters: CaseFilters, case: str = "pk") -> Q:
         metastasis_match &= Q(site__site_group__in=f.site_group)
     if metastasis_match:
         conditions &= Q(Exists(Metastasis.objects.filter(metastasis_match, case_id=OuterRef(case))))
+    # Each clinical filter is its own EXISTS: presentation=nodule&site=C44.4 selects cases
+    # with a nodule and a scalp metastasis, not necessarily the same one.
+    for name in ("presentation", "misdiagnosis"):
+        if getattr(f, name):
+            lesions = Metastasis.objects.filter(**{f"{name}__in": getattr(f, name)})
+            conditions &= Q(Exists(lesions.filter(case_id=OuterRef(case))))
+    for name in ("modality", "response"):
+        if getattr(f, name):
+            treatments = Treatment.objects.filter(**{f"{name}__in": getattr(f, name)})
+            conditions &= Q(Exists(treatments.filter(case_id=OuterRef(case))))
+    if f.vital_status:
+        if case == "pk":
+            conditions &= Q(vital_status__in=f.vital_status)
+        else:  # the counted metastases do not copy it
+            outcome = Case.objects.filter(pk=OuterRef(case), vital_status__in=f.vital_status)
+            conditions &= Q(Exists(outcome))
     if f.primary_category:
         conditions &= _in_categories("primary_site__code", f.primary_category)
     exact = {

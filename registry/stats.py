@@ -43,10 +43,12 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Aggregate,
+    CharField,
     Count,
     Exists,
     F,
     FloatField,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -69,6 +71,14 @@ from registry.access import (
 from registry.disclosure import HISTOGRAM, METASTASES, SYNCHRONOUS, Tally, perturb_any, publish
 from registry.models import Case, CountedMetastasis, Metastasis, Sex
 from registry.models.case import MAX_AGE
+from registry.models.choices import (
+    Confirmation,
+    Misdiagnosis,
+    Modality,
+    Presentation,
+    Response,
+    VitalStatus,
+)
 from registry.selectors import CountedSelection
 from registry.vocabularies import current_vocabularies
 
@@ -90,10 +100,73 @@ class Dimension(enum.StrEnum):
     AGE_BAND = "age_band"
     YEAR = "year"
     PERIOD = "period"
+    # What the registry records of each metastasis, treatment and outcome.
+    PRESENTATION = "presentation"
+    MISDIAGNOSIS = "misdiagnosis"
+    MISDIAGNOSED = "misdiagnosed"
+    CONFIRMATION = "confirmation"
+    MONTHS_TO_METASTASIS = "months_to_metastasis"
+    MODALITY = "modality"
+    RESPONSE = "response"
+    VITAL_STATUS = "vital_status"
 
     @property
     def per_metastasis(self) -> bool:
+        """A site of a metastasis: counted from the counted metastases where they serve."""
         return self in (Dimension.SITE, Dimension.SITE_CATEGORY, Dimension.SITE_GROUP)
+
+    @property
+    def clinical(self) -> bool:
+        """Not copied onto the counted metastases: always counted over the joined tables."""
+        return self in _CLINICAL
+
+    @property
+    def relation(self) -> str | None:
+        """Where a value comes from: "metastases", "treatments", or None for the case."""
+        if self.per_metastasis or self in _OF_METASTASIS:
+            return "metastases"
+        if self in (Dimension.MODALITY, Dimension.RESPONSE):
+            return "treatments"
+        return None
+
+    @property
+    def several_per_case(self) -> bool:
+        """A case can have several values (one per metastasis or treatment)."""
+        return self.relation is not None
+
+
+_OF_METASTASIS = frozenset(
+    {
+        Dimension.PRESENTATION,
+        Dimension.MISDIAGNOSIS,
+        Dimension.MISDIAGNOSED,
+        Dimension.CONFIRMATION,
+        Dimension.MONTHS_TO_METASTASIS,
+    }
+)
+_CLINICAL = _OF_METASTASIS | {Dimension.MODALITY, Dimension.RESPONSE, Dimension.VITAL_STATUS}
+
+# Months from primary diagnosis to metastasis in the bands published as a dimension:
+# (first month, last month), None for no end. Each band is a union of INTERVAL_BINS,
+# so the bands tell nothing that the intervals' histogram does not.
+MONTH_BANDS: tuple[tuple[int, int | None], ...] = (
+    (0, 0),
+    (1, 6),
+    (7, 12),
+    (13, 24),
+    (25, 60),
+    (61, None),
+)
+
+
+def month_band_key(first: int, last: int | None) -> str:
+    if last is None:
+        return f"{first}+"
+    return str(first) if first == last else f"{first}-{last}"
+
+
+# A case with no treatment recorded, in the treatment dimensions.
+NO_TREATMENT = "no_treatment"
 
 
 # `group_by` of the site endpoints: the level of ICD-O-3 topography to count at.
@@ -117,6 +190,14 @@ _FIELD = {
     Dimension.AGE_BAND: "age_at_diagnosis",
     Dimension.YEAR: "year_of_diagnosis",
     Dimension.PERIOD: "year_of_diagnosis",
+    Dimension.PRESENTATION: "presentation",
+    Dimension.MISDIAGNOSIS: "misdiagnosis",
+    Dimension.MISDIAGNOSED: "misdiagnosis",
+    Dimension.CONFIRMATION: "confirmed_by",
+    Dimension.MONTHS_TO_METASTASIS: "months_from_primary",
+    Dimension.MODALITY: "modality",
+    Dimension.RESPONSE: "response",
+    Dimension.VITAL_STATUS: "vital_status",
 }
 
 
@@ -344,15 +425,15 @@ def crosstab(
         cells[_key(rows, row_raw, bands), _key(cols, col_raw, bands)] += tally
     # A margin is the sum across a case attribute (it partitions the cases);
     # across sites it is counted, since a case can have metastases at several.
-    if cols.per_metastasis:
+    if cols.several_per_case:
         row_totals, total = _one_way(selection, rows, bands)
     else:
         row_totals = _sum_by(cells, 0)
-    if rows.per_metastasis:
+    if rows.several_per_case:
         col_totals, total = _one_way(selection, cols, bands)
     else:
         col_totals = _sum_by(cells, 1)
-    if not (rows.per_metastasis or cols.per_metastasis):
+    if not (rows.several_per_case or cols.several_per_case):
         total = sum(row_totals.values(), Tally())
     row_labels, col_labels = label_maker(rows, bands), label_maker(cols, bands)
     row_items = _ordered(rows, row_totals, bands)
@@ -383,7 +464,19 @@ def _one_way(
     counts: dict[str, Tally] = defaultdict(Tally)
     for (raw,), tally in _grouped(selection, [dimension]):
         counts[_key(dimension, raw, bands)] += tally
+    if dimension.several_per_case:
+        return counts, selected_cases(selection)
     return counts, sum(counts.values(), Tally())
+
+
+def selected_cases(selection: CountedSelection) -> Tally:
+    """The cases selected, with their key sum: the same set as the total of the site counts.
+
+    Every case has a metastasis (a validation edit), so the cases selected are the
+    cases with metastases that the site counts total, and their cell key is the same.
+    """
+    sums = selection.cases().order_by().aggregate(n=Count("pk"), key_sum=Sum("record_key"))
+    return Tally(sums["n"], sums["key_sum"] or 0)
 
 
 def _site_counts(
@@ -532,6 +625,8 @@ def _grouped(
     With exactly one site dimension, from the counted metastases where they serve
     (one table, no join); with two, from (case, site) pairs; otherwise from the cases.
     """
+    if any(dimension.clinical for dimension in dimensions):
+        return _grouped_clinical(selection.cases(), dimensions)
     keyed = _keyed(selection)
     n_sites = sum(dimension.per_metastasis for dimension in dimensions)
     if n_sites == 2:
@@ -625,6 +720,114 @@ def _grouped_site_pairs(
         cursor.execute(statement, (*rows_params, *cols_params))
         found = cursor.fetchall()
     return [((row, col), Tally(n, _whole(key_sum or 0))) for row, col, n, key_sum in found]
+
+
+# ---------------------------------------------------------------- clinical dimensions
+
+
+class _ConfirmationMethods(Func):
+    """Each confirmation method of a metastasis as its own row (PostgreSQL), NULL for none.
+
+    A set-returning function in the select list: one row per method, and one row
+    with NULL (counted as unknown) for a metastasis with none recorded.
+    """
+
+    template = (
+        "jsonb_array_elements_text(CASE WHEN jsonb_array_length(%(expressions)s) = 0 "
+        "THEN '[null]'::jsonb ELSE %(expressions)s END)"
+    )
+    output_field = CharField()
+
+
+def clinical_expression(dimension: Dimension, vendor: str = "postgresql"):
+    """The value of a dimension for a row of cases joined to their metastases or treatments.
+
+    Dimensions of one relation read the same joined row, so site x presentation
+    pairs a metastasis's site with how that same metastasis presented.
+    """
+    field = _FIELD[dimension]
+    path = f"{dimension.relation}__{field}" if dimension.relation else field
+    if dimension is Dimension.CONFIRMATION and vendor == "postgresql":
+        return _ConfirmationMethods(F(path))
+    if dimension is Dimension.MISDIAGNOSED:
+        return DjangoCase(
+            When(**{f"{path}__in": ("none",)}, then=Value("no")),
+            When(**{f"{path}__in": ("unknown", "")}, then=Value(None)),
+            default=Value("yes"),
+            output_field=CharField(),
+        )
+    if dimension is Dimension.MONTHS_TO_METASTASIS:
+        whens = [When(**{f"{path}__isnull": True}, then=Value(None))]
+        whens += [
+            When(**{f"{path}__lte": last}, then=Value(month_band_key(first, last)))
+            for first, last in MONTH_BANDS
+            if last is not None
+        ]
+        first, last = MONTH_BANDS[-1]
+        open_band = Value(month_band_key(first, last))
+        return DjangoCase(*whens, default=open_band, output_field=CharField())
+    return F(path)
+
+
+def clinical_rows(cases: QuerySet[Case], dimensions: list[Dimension], **extra) -> QuerySet:
+    """One row per joined (case, metastasis or treatment): k0, k1, ..., cid, rk and `extra`.
+
+    Not grouped: the grouping is done around it, so that a set-returning
+    expression (confirmation methods) can stand in the select list.
+    """
+    vendor = connections[cases.db].vendor
+    rows = cases.order_by()
+    if any(dimension.relation == "metastases" for dimension in dimensions):
+        rows = rows.filter(metastases__isnull=False)  # an inner join, reused by the values
+    columns = {
+        f"k{index}": clinical_expression(dimension, vendor)
+        for index, dimension in enumerate(dimensions)
+    }
+    return rows.values(**columns, cid=F("pk"), rk=F("record_key"), **extra)
+
+
+def _grouped_clinical(
+    cases: QuerySet[Case], dimensions: list[Dimension]
+) -> Iterable[tuple[tuple, Tally]]:
+    """Distinct (values, case) pairs of the joined rows, then cases and key sums per values.
+
+    A case with two nodules counts once at nodule; the record key of each case
+    counted enters each sum once, as the cell-key method needs. Exact for curators
+    (the key sums are simply not used).
+    """
+    names = [f"k{index}" for index in range(len(dimensions))]
+    rows = clinical_rows(cases, dimensions)
+    if connections[cases.db].vendor != "postgresql":
+        return _grouped_in_python(rows, dimensions, names)
+    keys = ", ".join(names)
+    statement = (
+        f"SELECT {keys}, COUNT(*), SUM(rk) FROM (SELECT DISTINCT {keys}, cid, rk FROM ({{}}) "
+        f"AS joined) AS per_case GROUP BY {keys}"
+    )
+    width = len(names)
+    return [
+        (tuple(row[:width]), Tally(row[width], row[width + 1] or 0))
+        for row in _run_around(rows, statement)
+    ]
+
+
+def _grouped_in_python(rows: QuerySet, dimensions: list[Dimension], names: list[str]):
+    """The same grouping without PostgreSQL (SQLite, `make run`); confirmations unnested here."""
+    pairs = set()
+    for row in rows:
+        choices = []
+        for name, dimension in zip(names, dimensions, strict=True):
+            value = row[name]
+            if dimension is Dimension.CONFIRMATION:
+                choices.append(tuple(value or ()) or (None,))
+            else:
+                choices.append((value,))
+        for values in itertools.product(*choices):
+            pairs.add((values, row["cid"], row["rk"]))
+    grouped: dict[tuple, Tally] = defaultdict(Tally)
+    for values, _, record_key in pairs:
+        grouped[values] += Tally(1, record_key)
+    return list(grouped.items())
 
 
 def _sum_by(cells: dict[tuple[str, str], Tally], axis: int) -> dict[str, Tally]:
@@ -851,6 +1054,8 @@ def histogram_quantile(counts: list[int], fraction: float) -> float | None:
 
 
 def _key(dimension: Dimension, raw, bands: AgeBands) -> str:
+    if raw is None and dimension.relation == "treatments":
+        return NO_TREATMENT
     if dimension is Dimension.AGE_BAND:
         return bands.key_for(raw)
     if dimension is Dimension.PERIOD and raw is not None:
@@ -862,12 +1067,14 @@ def _ordered(dimension: Dimension, by_key: dict, bands: AgeBands = DEFAULT_AGE_B
     """Items in the dimension's natural order (codes, years, bands, sexes), unknown last."""
     if dimension is Dimension.AGE_BAND:
         rank = {key: i for i, key in enumerate(bands.band_keys())}
-    elif dimension is Dimension.SEX:
-        rank = {key: i for i, key in enumerate(Sex.values)}
+    elif dimension in _CHOICES:
+        rank = {key: i for i, key in enumerate(_CHOICES[dimension])}
     else:
         rank = None
 
     def sort_key(key: str):
+        if key == NO_TREATMENT:
+            return (3, 0, "")
         if key == UNKNOWN:
             return (2, 0, "")
         if rank is not None:
@@ -877,6 +1084,33 @@ def _ordered(dimension: Dimension, by_key: dict, bands: AgeBands = DEFAULT_AGE_B
         return (0, 0, key)
 
     return [(key, by_key[key]) for key in sorted(by_key, key=sort_key)]
+
+
+def _month_band_label(first: int, last: int | None) -> str:
+    if last is None:
+        return f"{first} months or more"
+    if first == last:
+        return "At diagnosis (synchronous)" if first == 0 else f"{first} months"
+    return f"{first} to {last} months"
+
+
+# Coded values of the dimensions with a closed value set, in the order they are shown.
+_CHOICES: dict[Dimension, dict[str, str]] = {
+    Dimension.SEX: dict(Sex.choices),
+    Dimension.PRESENTATION: dict(Presentation.choices),
+    Dimension.MISDIAGNOSIS: dict(Misdiagnosis.choices),
+    Dimension.MISDIAGNOSED: {
+        "yes": "First taken for something else",
+        "no": "Recognised at first diagnosis",
+    },
+    Dimension.CONFIRMATION: dict(Confirmation.choices),
+    Dimension.MONTHS_TO_METASTASIS: {
+        month_band_key(first, last): _month_band_label(first, last) for first, last in MONTH_BANDS
+    },
+    Dimension.MODALITY: dict(Modality.choices),
+    Dimension.RESPONSE: dict(Response.choices),
+    Dimension.VITAL_STATUS: dict(VitalStatus.choices),
+}
 
 
 def label_maker(dimension: Dimension, bands: AgeBands = DEFAULT_AGE_BANDS) -> Callable[[str], str]:
@@ -890,14 +1124,16 @@ def label_maker(dimension: Dimension, bands: AgeBands = DEFAULT_AGE_BANDS) -> Ca
         titles = {code: row.title for code, row in vocab.morphology.items()}
     elif dimension is Dimension.SUBTYPE:
         titles = {code: row.title for code, row in vocab.subtypes.items()}
-    elif dimension is Dimension.SEX:
-        titles = dict(Sex.choices)
+    elif dimension in _CHOICES:
+        titles = _CHOICES[dimension]
     elif dimension is Dimension.AGE_BAND:
         titles = {key: bands.label(key) for key in bands.band_keys()}
     else:
         titles = {}
 
     def label(key: str) -> str:
+        if key == NO_TREATMENT:
+            return "No treatment recorded"
         if key == UNKNOWN:
             return "Unknown"
         return titles.get(key, key)

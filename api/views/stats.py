@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -35,8 +36,10 @@ from api.stats_examples import (
     INTERVALS_EXAMPLES,
     SITE_COUNTS_CSV_EXAMPLE,
     SITE_COUNTS_EXAMPLES,
+    SITE_SHARES_CSV_EXAMPLE,
+    SURVIVAL_CSV_EXAMPLE,
 )
-from registry import access, stats
+from registry import access, profile, shares, stats, survival
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 
 # `?format=` is left out of the schema: each operation answers one media type
@@ -123,7 +126,8 @@ class StatisticsView(APIView):
             return super().perform_content_negotiation(request, force)
         except Http404:
             # DRF answers an unknown ?format= with 404; it is a bad parameter.
-            raise ValidationError({"format": ["Use json or csv."]}) from None
+            formats = " or ".join(renderer.format for renderer in self.renderer_classes)
+            raise ValidationError({"format": [f"Use {formats}."]}) from None
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -273,4 +277,138 @@ IntervalsCsvView = _csv_twin(
     summary="Months from primary diagnosis to metastasis",
     options=shapes.SiteOptions,
     csv_example=INTERVALS_CSV_EXAMPLE,
+)
+
+
+# ---------------------------------------------------------------- clinical analytics
+
+
+def _plain_responses(serializer) -> dict:
+    return {
+        (200, "application/json"): OpenApiResponse(
+            serializer, description="The estimate; a suppressed number is null"
+        ),
+    }
+
+
+@extend_schema(
+    summary="Survival after metastasis (Kaplan–Meier), overall and per value of a dimension",
+    description=(
+        "Months from the metastasis to death or last follow-up, estimated by Kaplan–Meier "
+        "(lifelines) at fixed time points, with 95 % bands, the median and, between groups, "
+        "a log-rank test. `by` gives one curve per value (e.g. by=site_group); cases without "
+        "what the estimate needs are counted as excluded. For analysts the life table is "
+        "perturbed by the cell-key method, the risk table protected like any count, a curve "
+        "stops before fewer than REGISTRY_MIN_CELL_COUNT remain at risk and a smaller group is "
+        "left out. CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
+        "lower,upper, one line per point."
+    ),
+    parameters=[CaseFilterParams, shapes.SurvivalOptions, NO_FORMAT],
+    responses=_plain_responses(shapes.SurvivalSerializer),
+)
+class SurvivalView(StatisticsView):
+    """Kaplan–Meier survival after metastasis."""
+
+    options_class = shapes.SurvivalOptions
+    document_class = shapes.SurvivalSerializer
+    csv_name = "survival"
+
+    def count(self, selection, *, by: str | None = None, bands=stats.DEFAULT_AGE_BANDS, **context):
+        dimension = stats.Dimension(by) if by else None
+        table = survival.survival(selection=selection, by=dimension, bands=bands)
+        return shapes.survival_document(table, time_points=survival.TIME_POINTS, **context)
+
+
+@extend_schema(
+    summary="How unusual a site is: each site's share of the cases, with an exact interval",
+    description=(
+        "For the cases selected (e.g. primary_category=C50), the share with a metastasis at "
+        "each site, with a Clopper–Pearson 95 % interval. A share among the cases reported to "
+        "the registry, not a population frequency. For analysts, computed from the published "
+        "counts; a site below REGISTRY_MIN_CELL_COUNT is left out. "
+        "CSV (stats/site-shares.csv): key,label,cases,share,lower,upper,suppressed; the last "
+        "line is the total."
+    ),
+    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
+    responses=_plain_responses(shapes.SiteSharesSerializer),
+)
+class SiteSharesView(StatisticsView):
+    """Each site's share of the cases selected."""
+
+    options_class = shapes.SiteOptions
+    document_class = shapes.SiteSharesSerializer
+    csv_name = "site-shares"
+
+    def count(self, selection, *, group_by: str, **context) -> dict:
+        table = shares.site_shares(selection=selection, group_by=group_by)
+        return shapes.site_shares_document(
+            table, caution=shares.CAUTION, confidence_level=shares.CONFIDENCE_LEVEL, **context
+        )
+
+
+class _NoOptions(serializers.Serializer):
+    pass
+
+
+@extend_schema(
+    summary="A site profile: one primary and one metastatic site ('breast -> scalp')",
+    description=(
+        "Give the primary with the usual filters (primary, primary_category, ...) and exactly "
+        "one site at any level: site=C44.4, site_category=C44 or site_group=Skin. The answer: "
+        "cases, subtype mix, how the metastases at that site presented, what they were first "
+        "taken for and how often (with a Clopper–Pearson interval), how they were confirmed, "
+        "months from the primary, treatments and responses, and survival after the metastasis. "
+        "Every part is protected for analysts like the statistics it comes from. JSON only: "
+        "each part has its CSV at its own endpoint."
+    ),
+    parameters=[CaseFilterParams],
+    responses={
+        (200, "application/json"): OpenApiResponse(
+            shapes.SiteProfileSerializer, description="The profile; a suppressed number is null"
+        )
+    },
+)
+class SiteProfileView(StatisticsView):
+    """What the registry knows about one primary and one metastatic site."""
+
+    renderer_classes = [JSONRenderer]
+    options_class = _NoOptions
+    document_class = shapes.SiteProfileSerializer
+
+    def count(self, selection, *, filters: CaseFilters, **context) -> dict:
+        named = {
+            name: getattr(filters, name)
+            for name in profile.SITE_FILTERS
+            if getattr(filters, name) is not None
+        }
+        if len(named) != 1 or len(next(iter(named.values()))) != 1:
+            raise ValidationError(
+                {
+                    "site": [
+                        "Name exactly one site: site=C44.4, site_category=C44 or site_group=Skin."
+                    ]
+                }
+            )
+        ((name, (site,)),) = named.items()
+        found = profile.site_profile(
+            selection=selection, level=profile.SITE_FILTERS[name], site=site
+        )
+        return shapes.site_profile_document(found, filters=filters, **context)
+
+
+SurvivalCsvView = _csv_twin(
+    SurvivalView,
+    operation_id="v1_stats_survival_csv",
+    json_path="/api/v1/stats/survival/",
+    summary="Survival after metastasis",
+    options=shapes.SurvivalOptions,
+    csv_example=SURVIVAL_CSV_EXAMPLE,
+)
+SiteSharesCsvView = _csv_twin(
+    SiteSharesView,
+    operation_id="v1_stats_site_shares_csv",
+    json_path="/api/v1/stats/site-shares/",
+    summary="Each site's share of the cases",
+    options=shapes.SiteOptions,
+    csv_example=SITE_SHARES_CSV_EXAMPLE,
 )

@@ -1,0 +1,131 @@
+"""A site profile: what the registry knows about one primary and one metastatic site.
+
+"Breast -> scalp": for the cases selected by the filters (a primary at any
+level and exactly one site at any level), how many, their subtypes, how the
+metastases at that site presented, what they were first taken for and how
+often, how they were confirmed, months from the primary, treatments and
+responses, and survival after the metastasis. Presentation, misdiagnosis and
+confirmation are those of the metastases at that site, not of the case's other
+metastases. Every part is counted like the statistics it reuses, and so
+protected the same way for analysts.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from registry.access import StatisticsAccess, statistics_access
+from registry.disclosure import Tally
+from registry.selectors import CountedSelection
+from registry.shares import share_interval
+from registry.stats import (
+    DEFAULT_AGE_BANDS,
+    CountTable,
+    CrossTable,
+    Dimension,
+    IntervalRow,
+    Row,
+    _grouped,
+    _key,
+    _ordered,
+    crosstab,
+    dimension_counts,
+    intervals,
+    label_maker,
+    selected_cases,
+)
+from registry.survival import SurvivalGroup, survival
+
+# The filter that names the site, and the dimension of its level.
+SITE_FILTERS = {
+    "site": Dimension.SITE,
+    "site_category": Dimension.SITE_CATEGORY,
+    "site_group": Dimension.SITE_GROUP,
+}
+_GROUP_BY = {
+    Dimension.SITE: "code",
+    Dimension.SITE_CATEGORY: "category",
+    Dimension.SITE_GROUP: "site_group",
+}
+
+
+@dataclass(frozen=True)
+class Proportion:
+    cases: int | None
+    of: int | None
+    share: float | None
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    level: Dimension
+    site: str
+    label: str
+    cases: int | None
+    subtypes: CountTable
+    presentations: CountTable
+    misdiagnoses: CountTable
+    misdiagnosed: Proportion
+    confirmations: CountTable
+    months_to_metastasis: IntervalRow | None
+    treatments: CountTable
+    responses: CrossTable
+    survival: SurvivalGroup | None
+
+
+def _at_site(
+    selection: CountedSelection, level: Dimension, site: str, dimension: Dimension
+) -> CountTable:
+    """Cases per value of a metastasis dimension, over the metastases at the site only."""
+    counts: dict[str, Tally] = defaultdict(Tally)
+    for (at, raw), tally in _grouped(selection, [level, dimension]):
+        if str(at) == site:
+            counts[_key(dimension, raw, DEFAULT_AGE_BANDS)] += tally
+    labels = label_maker(dimension)
+    rows = tuple(
+        Row(key, labels(key), tally.n, key_sum=tally.key_sum)
+        for key, tally in _ordered(dimension, counts)
+    )
+    total = selected_cases(selection)
+    return CountTable(dimension, rows, Row("total", "All cases", total.n, key_sum=total.key_sum))
+
+
+def _misdiagnosed(table: CountTable, access: StatisticsAccess) -> Proportion:
+    """How often a metastasis at the site was first taken for something else, of those known."""
+    shown = {row.key: row.cases for row in table.protected(access).rows}
+    missing = 0 if access.exact else None  # for analysts, a missing row is a hidden one
+    yes, no = shown.get("yes", missing), shown.get("no", missing)
+    if yes is None or no is None or yes + no == 0:  # a share of a hidden count gives it away
+        return Proportion(yes, None, None, None, None)
+    share, lower, upper = share_interval(yes, yes + no)
+    return Proportion(yes, yes + no, share, lower, upper)
+
+
+def site_profile(*, selection: CountedSelection, level: Dimension, site: str) -> SiteProfile:
+    access = statistics_access(selection.user)
+    label = label_maker(level)(site)
+    misdiagnosed = _at_site(selection, level, site, Dimension.MISDIAGNOSED)
+    timing = intervals(selection=selection, group_by=_GROUP_BY[level])
+    survived = survival(selection=selection, by=level)
+    return SiteProfile(
+        level=level,
+        site=site,
+        label=label,
+        cases=access.count(selected_cases(selection)),
+        subtypes=dimension_counts(selection=selection, dimension=Dimension.SUBTYPE).protected(
+            access
+        ),
+        presentations=_at_site(selection, level, site, Dimension.PRESENTATION).protected(access),
+        misdiagnoses=_at_site(selection, level, site, Dimension.MISDIAGNOSIS).protected(access),
+        misdiagnosed=_misdiagnosed(misdiagnosed, access),
+        confirmations=_at_site(selection, level, site, Dimension.CONFIRMATION).protected(access),
+        months_to_metastasis=next((row for row in timing.rows if row.key == site), None),
+        treatments=dimension_counts(selection=selection, dimension=Dimension.MODALITY).protected(
+            access
+        ),
+        responses=crosstab(
+            selection=selection, rows=Dimension.MODALITY, cols=Dimension.RESPONSE
+        ).protected(access),
+        survival=next((group for group in survived.groups if group.key == site), None),
+    )
