@@ -6,7 +6,6 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig
 
 from api.problems import problem_response
 from config.routers import replica_reads
@@ -34,11 +33,10 @@ class RejectNulInQueryMiddleware:
 
 
 class RequestBodyGuardMiddleware:
-    """Bodies too large (413) or nested too deep (400) are refused before any parser runs.
+    """Bodies declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE are refused (413) unread.
 
-    DRF's JSON parser reads the stream itself, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
-    alone does not bound it, and `json.loads` on thousands of nested arrays raises
-    RecursionError, which would surface as a 500.
+    What a body holds (charset, nesting, lone surrogates) is checked by the one
+    JSON parser every API view uses (api.parsers), whatever the Content-Type says.
     """
 
     def __init__(self, get_response):
@@ -50,56 +48,13 @@ class RequestBodyGuardMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return problem_response(400, "The Content-Length header is not a number.", "invalid")
+        if length < 0:
+            return problem_response(400, "The Content-Length header is negative.", "invalid")
         if limit is not None and length > limit:
-            return _too_large(limit)
-        if length and "json" in request.content_type:
-            try:
-                body = request.body
-            except RequestDataTooBig:
-                return _too_large(limit)
-            # The regex scans the whole body; only a body with a surrogate escape needs it.
-            if (b"\\ud" in body or b"\\uD" in body) and _LONE_SURROGATE.search(body):
-                # Not text in any encoding: PostgreSQL and UTF-8 hashing would fail on it.
-                return problem_response(
-                    400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", "invalid"
-                )
-            if json_nesting_exceeds(body, settings.MAX_JSON_DEPTH):
-                return problem_response(
-                    400,
-                    f"The JSON body is nested more than {settings.MAX_JSON_DEPTH} levels deep.",
-                    "too_deep",
-                )
+            return problem_response(
+                413, f"The request body is larger than {limit} bytes; split it.", "too_large"
+            )
         return self.get_response(request)
-
-
-def _too_large(limit: int):
-    return problem_response(
-        413, f"The request body is larger than {limit} bytes; split it.", "too_large"
-    )
-
-
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the latter alone.
-_LONE_SURROGATE = re.compile(
-    rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def json_nesting_exceeds(body: bytes, depth: int) -> bool:
-    """True if arrays and objects nest deeper than `depth`; C-speed byte operations only."""
-    if body.count(b"[") + body.count(b"{") <= depth:
-        return False
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    for _ in range(depth):  # each pass removes the innermost level
-        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if peeled == brackets:  # unbalanced: refused anyway, but json.loads could recurse
-            return len(peeled) > depth
-        if not peeled:
-            return False
-        brackets = peeled
-    return True
 
 
 # ---------------------------------------------------------------- Content-Security-Policy
