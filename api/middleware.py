@@ -5,7 +5,7 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.core.cache import cache
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
 from config.routers import replica_reads
@@ -97,41 +97,6 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-# ---------------------------------------------------------------- failed logins
-
-
-class LoginFailureLimitMiddleware:
-    """After LOGIN_FAILURE_LIMIT failed logins for a username, it waits (429).
-
-    Counted per username in Django's cache over LOGIN_FAILURE_WINDOW_SECONDS (per
-    process until CACHES names a shared cache); a successful login clears it. Not per
-    address: behind the proxy every client has the proxy's. A failed login
-    re-renders the form (200); a successful one redirects.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method != "POST" or request.path not in settings.LOGIN_LIMITED_PATHS:
-            return self.get_response(request)
-        username = request.POST.get("username", "")[:150].lower()
-        key = "login-fail:" + hashlib.sha256(username.encode()).hexdigest()
-        if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
-            response = problem_response(
-                429, "Too many failed logins; try again later.", "too_many_login_failures"
-            )
-            response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)
-            return response
-        response = self.get_response(request)
-        if response.status_code == 200:  # the form again: the credentials were wrong
-            cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW_SECONDS)
-            cache.incr(key)
-        elif response.status_code in (301, 302, 303):
-            cache.delete(key)
-        return response
-
-
 # ---------------------------------------------------------------- read replica
 
 
@@ -148,3 +113,27 @@ class StatsOnReplicaMiddleware:
             with replica_reads():
                 return self.get_response(request)
         return self.get_response(request)
+
+
+# ---------------------------------------------------------------- caching
+
+
+class ApiCachingHeadersMiddleware:
+    """Shared caches never keep patient-level data, nor one role's answer for another.
+
+    Every API answer depends on the credentials (a submitter sees its own cases, an
+    analyst protected counts, a curator exact ones) and on Accept (JSON, CSV or the
+    browsable page), so each says Vary: Accept, Authorization, Cookie; answers about
+    individual cases (PATIENT_LEVEL_PATH_PREFIXES) also say Cache-Control: no-store.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(settings.API_PATH_PREFIX):
+            patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+            if request.path.startswith(settings.PATIENT_LEVEL_PATH_PREFIXES):
+                patch_cache_control(response, no_store=True, private=True)
+        return response

@@ -42,8 +42,8 @@ class RegistryAutoSchema(AutoSchema):
             statuses["415"] = "The body is not application/json"
         if "{" in self.path:
             statuses["404"] = "No such resource, or not yours to see"
-        if method in ("PUT", "PATCH"):
-            statuses["412"] = "If-Match names an older version of the case"
+        if method in ("PUT", "PATCH", "DELETE"):
+            statuses["412"] = "If-Match names no current version of the case"
         if getattr(self.view, "action", None) in getattr(self.view, "idempotent_actions", ()):
             statuses["409"] = (
                 "A request with this Idempotency-Key is still in progress; retry after "

@@ -61,7 +61,10 @@ class ReplicaRouter:
     """Sends registry reads inside `replica_reads()` to the replica; all writes to the primary."""
 
     def db_for_read(self, model, **hints):
-        if model._meta.label_lower in PRIMARY_ONLY:
+        # The database cache's stand-in model has no label: its counters live on the primary.
+        if getattr(model._meta, "label_lower", None) in PRIMARY_ONLY or (
+            model._meta.app_label == "django_cache"
+        ):
             return DEFAULT_DB_ALIAS
         return read_alias()
 

@@ -2,8 +2,9 @@
 
 Same key and same request: the stored response (status, body, ETag, Location)
 and no second case. Same key, different request: 422. Still in flight: 409.
-A failed request, or one whose worker died, stores nothing: the key is free at once. Keys are per token and expire after
-REGISTRY_IDEMPOTENCY_TTL_HOURS, when they are ignored and purged.
+A failed request, or one whose worker died, stores nothing: the key is free at
+once. Keys are per token and expire after REGISTRY_IDEMPOTENCY_TTL_HOURS, when
+they are ignored and purged.
 """
 
 import contextlib

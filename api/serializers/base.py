@@ -4,17 +4,22 @@ from rest_framework import serializers
 
 
 class StrictFieldsMixin:
-    """Rejects fields the API does not know instead of silently dropping them.
+    """Rejects fields the API does not know, or will not write, instead of dropping them.
 
     A misspelt field ("metastasis" for "metastases") would otherwise be lost
-    data that the integrator believes was stored.
+    data that the integrator believes was stored; a read-only one (`status`,
+    `version`) a change the integrator believes was made.
     """
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            fields = self.fields
+            refused = {
+                name: ["Read-only field." if name in fields else "Unknown field."]
+                for name in sorted(set(data) - {n for n, f in fields.items() if not f.read_only})
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
         return super().to_internal_value(data)
 
 

@@ -33,6 +33,7 @@ from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
 from registry.services.cases import (
     Outcome,
+    StaleVersion,
     case_create,
     case_delete,
     case_review,
@@ -46,9 +47,10 @@ IF_MATCH = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        'Optional: the ETag of the case as you last read it, e.g. "v3". If the case has '
-        "changed since, nothing is written and the answer is 412. Without If-Match the "
-        "last write wins."
+        'Optional: the ETag of the case as you last read it, e.g. "v3" (or several, '
+        "comma-separated, or * for any existing case). If none is the case's current "
+        "ETag, nothing is written and the answer is 412. Without If-Match the last "
+        "write wins."
     ),
 )
 ETAG = OpenApiParameter(
@@ -92,7 +94,7 @@ _CASE_WRITTEN = {
     partial_update=extend_schema(
         parameters=[IF_MATCH, ETAG], summary="Change some fields of a case"
     ),
-    destroy=extend_schema(summary="Delete a case (curators)"),
+    destroy=extend_schema(parameters=[IF_MATCH], summary="Delete a case (curators)"),
 )
 class CaseViewSet(viewsets.ModelViewSet):
     """Cases with their metastases and treatments, written in one request."""
@@ -162,7 +164,11 @@ class CaseViewSet(viewsets.ModelViewSet):
         return self._case_response(write.case, status.HTTP_200_OK)
 
     def destroy(self, request, *args, **kwargs):
-        case_delete(case=self.get_object(), actor=request.user)
+        case = self.get_object()
+        precondition = expected_version(request)
+        if precondition is not None and not precondition.holds_for(case.version):
+            raise StaleVersion(case.version)
+        case_delete(case=case, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
