@@ -5,10 +5,32 @@ import hashlib
 import re
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
 from config.routers import replica_reads
+
+
+class UrlLengthMiddleware:
+    """A URL longer than MAX_URL_LENGTH is a 414 problem, not a page from the server in front.
+
+    gunicorn refuses request lines over its limit_request_line (gunicorn.conf.py: 8190,
+    its maximum) with an HTML page before Django sees them; this cap sits below it,
+    and above the longest valid query (every filter at its maximum length), so every
+    URL a client can send either works or gets a problem document.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = len(request.path) + len(request.META.get("QUERY_STRING", ""))
+        if length > settings.MAX_URL_LENGTH:
+            return problem_response(
+                414, f"The URL is longer than {settings.MAX_URL_LENGTH} characters.", "uri_too_long"
+            )
+        return self.get_response(request)
 
 
 class RejectNulInQueryMiddleware:
@@ -137,3 +159,53 @@ class ApiCachingHeadersMiddleware:
             if request.path.startswith(settings.PATIENT_LEVEL_PATH_PREFIXES):
                 patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+# ---------------------------------------------------------------- work budget
+
+
+class StatementTimeoutMiddleware:
+    """No SQL statement of an API request runs longer than API_STATEMENT_TIMEOUT_MS.
+
+    Set on the connection for the request and reset after it, so management
+    commands (migrate, synth, bench) in the same process keep no limit. A
+    statement cancelled by it surfaces as OperationalError, which the problem
+    handler answers 503 ("statement_timeout"). Behind PgBouncer in transaction
+    mode a session setting would leak to other clients: there, set the timeout
+    on the web role instead (ALTER ROLE ... SET statement_timeout) and this to 0.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timeout = settings.API_STATEMENT_TIMEOUT_MS
+        if (
+            not timeout
+            or connection.vendor != "postgresql"
+            or not request.path.startswith(settings.API_PATH_PREFIX)
+        ):
+            return self.get_response(request)
+        if not _set_statement_timeout(str(timeout)):
+            return problem_response(
+                503, "The registry database is unavailable; retry later.", "database_unavailable"
+            )
+        try:
+            return self.get_response(request)
+        finally:
+            _set_statement_timeout(None)
+
+
+def _set_statement_timeout(value: str | None) -> bool:
+    """Sets (or, with None, resets) the default connection's timeout; False if unreachable."""
+    try:
+        with connection.cursor() as cursor:
+            if value is None:
+                cursor.execute("RESET statement_timeout")
+            else:
+                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [value])
+        return True
+    except DatabaseError:
+        # A connection in a failed state is closed, so the next request gets a fresh one.
+        connection.close_if_unusable_or_obsolete()
+        return False

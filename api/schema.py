@@ -51,7 +51,10 @@ class RegistryAutoSchema(AutoSchema):
             )
             statuses["422"] = "This Idempotency-Key was used with a different request body"
             if getattr(self.view, "action", None) == "batch":
-                statuses["413"] = "More than 1,000 cases, or the body is too large"
+                statuses["413"] = (
+                    "More than 1,000 cases or 10,000 metastases and treatments, "
+                    "or the body is too large"
+                )
         return statuses
 
 

@@ -52,8 +52,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "api.middleware.UrlLengthMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
+    "api.middleware.StatementTimeoutMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "api.middleware.StatsOnReplicaMiddleware",
@@ -195,11 +197,17 @@ SPECTACULAR_SETTINGS = {
 
 # Request bodies above this are refused before parsing (a batch of 1,000 cases fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+# Longer URLs get a 414 problem; below gunicorn's limit_request_line (gunicorn.conf.py).
+MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 8000)
 # JSON nested deeper than this is refused (400) before json.loads could recurse.
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
 
 # Answers under these prefixes vary by credentials; those about single cases are never stored.
 API_PATH_PREFIX = "/api/v1/"
+# No SQL statement of an API request may run longer (0: no limit); PostgreSQL only. The
+# slowest valid requests (a full batch, a million-case aggregate) take about a second
+# (docs/limits-and-errors.md), so this only stops what would hold a worker for minutes.
+API_STATEMENT_TIMEOUT_MS = env_int("API_STATEMENT_TIMEOUT_MS", 5000)
 PATIENT_LEVEL_PATH_PREFIXES = ("/api/v1/cases/", "/api/v1/fhir/")
 
 # ---------------------------------------------------------------- registry

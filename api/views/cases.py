@@ -30,7 +30,13 @@ from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
 from api.serializers.cases import CaseReviewSerializer, CaseSerializer, case_payload_of
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
-from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
+from registry.services.batch import (
+    BatchItem,
+    FieldError,
+    batch_rows,
+    case_batch_submit,
+    check_batch_size,
+)
 from registry.services.cases import (
     Outcome,
     StaleVersion,
@@ -253,7 +259,8 @@ class CaseViewSet(viewsets.ModelViewSet):
             "PUT by-local-id, or refused with its field errors; one bad case never stops "
             "the others and no case is half-written. The answer is 200 with one result per "
             "case in request order. A local_id may appear once per batch: later repeats are "
-            "error items. More than 1,000 cases: 413."
+            "error items. More than 1,000 cases, or more than 10,000 metastases and "
+            "treatments together: 413."
         ),
     )
     @action(detail=False, methods=["post"])
@@ -261,7 +268,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     def batch(self, request):
         cases = request.data.get("cases") if isinstance(request.data, dict) else None
         if isinstance(cases, list):
-            check_batch_size(len(cases))  # 413 before any case is read
+            check_batch_size(len(cases), batch_rows(cases))  # 413 before any case is read
         envelope = CaseBatchSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         code = envelope.validated_data.get("institution")
