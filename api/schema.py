@@ -52,7 +52,7 @@ class RegistryAutoSchema(AutoSchema):
             statuses["422"] = "This Idempotency-Key was used with a different request body"
             if getattr(self.view, "action", None) == "batch":
                 statuses["413"] = (
-                    "More than 1,000 cases or 10,000 metastases and treatments, "
+                    "More than 1,000 cases or 6,000 metastases and treatments, "
                     "or the body is too large"
                 )
         return statuses

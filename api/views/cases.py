@@ -259,7 +259,7 @@ class CaseViewSet(viewsets.ModelViewSet):
             "PUT by-local-id, or refused with its field errors; one bad case never stops "
             "the others and no case is half-written. The answer is 200 with one result per "
             "case in request order. A local_id may appear once per batch: later repeats are "
-            "error items. More than 1,000 cases, or more than 10,000 metastases and "
+            "error items. More than 1,000 cases, or more than 6,000 metastases and "
             "treatments together: 413."
         ),
     )

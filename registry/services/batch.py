@@ -34,11 +34,10 @@ from registry.services.cases import (
 from registry.vocabularies import current_vocabularies
 
 MAX_BATCH_SIZE = 1000
-# Metastases and treatments of one batch together: the write time follows them (about
-# 0.2 ms a row against 1 ms a case), so this keeps the largest valid batch to a few
-# seconds (docs/limits-and-errors.md), while 1,000 typical cases (1-3 metastases,
-# a few treatments) fit.
-MAX_BATCH_ROWS = 10_000
+# Metastases and treatments of one batch together: the write time follows them, so this
+# keeps the largest valid batch to a few seconds (measured in docs/limits-and-errors.md),
+# while 1,000 realistic cases fit with room (synthetic ones: about 3,500 rows).
+MAX_BATCH_ROWS = 6_000
 
 
 class BatchTooLarge(Exception):
