@@ -12,8 +12,12 @@ _ALWAYS = {
     "401": "Missing, invalid, expired or revoked credentials",
     "403": "Your role may not do this",
     "406": "The Accept header asks for a format the API does not offer",
-    "429": "Too many requests for this token; retry after Retry-After seconds",
-    "503": "The database is unavailable; retry later",
+    "414": "The URL is longer than 8,000 characters",
+    "429": (
+        "Too many requests for this token, or too many failed tokens from this address; "
+        "retry after Retry-After seconds"
+    ),
+    "503": "The database is unavailable, or a statement ran over the time budget; retry later",
 }
 
 
