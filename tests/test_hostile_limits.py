@@ -428,6 +428,23 @@ def test_read_only_fields_in_a_write_body_are_refused_with_their_path(api, field
     assert [(e["field"], e["message"]) for e in body["errors"]] == [(field, "Read-only field.")]
 
 
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("local_id", 0, "a string"),
+        ("age_at_diagnosis", "56", "an integer"),
+        ("age_at_diagnosis", True, "an integer"),
+        ("her2_ihc", 0, "a string"),
+        ("sex", ["female"], "a string"),
+    ],
+)
+def test_json_values_of_the_wrong_type_are_refused_not_coerced(api, field, value, expected):
+    payload = {**founding_payload(local_id="typed"), field: value}
+    body = assert_problem(api.post(CASES, payload, format="json"), 400)
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert expected in body["errors"][0]["message"]
+
+
 def test_read_only_fields_of_a_metastasis_are_refused_with_their_path(api):
     payload = founding_payload(local_id="ro-m")
     payload["metastases"][0]["site_title"] = "Scalp"

@@ -39,12 +39,19 @@ PERSONAS = ["submitter_a", "submitter_b", "analyst", "curator"]
 CONFIG = {
     "generation": {"mode": "all"},
     "checks": {
+        # A batch over 1,000 cases is refused as too large (413), a URL over the cap as 414.
+        "negative_data_rejection": {
+            "expected-statuses": [
+                *("400", "401", "403", "404", "405", "406", "409", "413", "414", "415"),
+                *("422", "428", "429", "5xx"),
+            ]
+        },
         "positive_data_acceptance": {
             "expected-statuses": [
                 *("2xx", "3xx", "400", "401", "403", "404", "409", "412"),
                 *("413", "422", "429", "5xx"),
             ]
-        }
+        },
     },
 }
 # Accepted by the JSON parser (wildcards match both ways; the charset is honoured) ...
@@ -83,16 +90,18 @@ def persona_tokens(request, hospital_a, submitter_a):
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_every_check_passes_for_every_persona_and_content_type(case, persona_tokens):
     for token in persona_tokens.values():
         case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
-        if case.body is not NOT_SET and case.method.upper() in ("POST", "PUT", "PATCH"):
+    # The other content types as the two personas that write (the others stop at the door).
+    if case.body is not NOT_SET and case.method.upper() in ("POST", "PUT", "PATCH"):
+        for persona in ("submitter_a", "curator"):
             for content_type in JSON_ALIKE + NOT_JSON:
-                _assert_answered_as_documented(case, token, content_type)
+                _assert_answered_as_documented(case, persona_tokens[persona], content_type)
 
 
 def _assert_answered_as_documented(case, token: str, content_type: str) -> None:
@@ -116,5 +125,5 @@ def _assert_answered_as_documented(case, token: str, content_type: str) -> None:
     assert response["Content-Type"].startswith(DOCUMENT_TYPES), (
         f"{where}: {response['Content-Type']}"
     )
-    if content_type in NOT_JSON and response.status_code not in (401, 403, 404, 405, 429):
-        assert response.status_code == 415, f"{where}: {response.status_code}"
+    if content_type in NOT_JSON:  # refused: 415, or earlier for what the query says
+        assert response.status_code >= 400, f"{where}: {response.status_code}"

@@ -20,7 +20,41 @@ class StrictFieldsMixin:
             }
             if refused:
                 raise serializers.ValidationError(refused)
+            mistyped = {
+                name: [f"Expected {expected}, got {_json_type(value)}."]
+                for name, value in data.items()
+                if value is not None and (expected := json_type_mismatch(fields[name], value))
+            }
+            if mistyped:
+                # Reported with every other field's errors, in place of DRF's own for it.
+                try:
+                    super().to_internal_value(data)
+                except serializers.ValidationError as invalid:
+                    others = invalid.detail if isinstance(invalid.detail, dict) else {}
+                    raise serializers.ValidationError({**others, **mistyped}) from None
+                raise serializers.ValidationError(mistyped)
         return super().to_internal_value(data)
+
+
+def json_type_mismatch(field, value) -> str | None:
+    """The JSON type `field` takes if `value` is not of it (DRF would coerce 0 to "0")."""
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "a boolean"
+    if isinstance(field, serializers.IntegerField):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "an integer"
+    if isinstance(field, serializers.ChoiceField):
+        if all(isinstance(choice, str) for choice in field.choices):
+            return None if isinstance(value, str) else "a string"
+        return None
+    if isinstance(field, serializers.CharField):
+        return None if isinstance(value, str) else "a string"
+    return None
+
+
+def _json_type(value) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value), "a list" if isinstance(value, list) else "an object")
 
 
 class CodeField(serializers.CharField):
