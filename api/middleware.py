@@ -206,6 +206,8 @@ def _set_statement_timeout(value: str | None) -> bool:
                 cursor.execute("SELECT set_config('statement_timeout', %s, false)", [value])
         return True
     except DatabaseError:
-        # A connection in a failed state is closed, so the next request gets a fresh one.
-        connection.close_if_unusable_or_obsolete()
+        # A connection in a failed state is closed, so the next request gets a fresh one
+        # (not inside a transaction someone else opened: a test's, for instance).
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
         return False

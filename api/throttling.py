@@ -20,7 +20,9 @@ class TokenRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
         else:
-            ident = self.get_ident(request)
+            # Anonymous requests reach only the schema and its pages (the rest is 401);
+            # failed tokens have their own budget (FailedTokenThrottle).
+            return None
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -244,16 +244,25 @@ def test_a_batch_over_the_row_budget_is_a_413_before_any_case_is_read(api):
 
 @pytest.mark.postgres
 def test_a_statement_over_the_timeout_is_a_503_and_frees_the_idempotency_key(api, settings):
-    cases = [case_with(f"t{n}", 5, 5) for n in range(200)]
-    settings.API_STATEMENT_TIMEOUT_MS = 1  # every bulk insert of 200 cases takes longer
-    slow = api.post(BATCH, {"cases": cases}, format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+    import psycopg
+
+    from tests.test_idempotency import _connection_params
+
+    cases = [case_with(f"t{n}", 2, 2) for n in range(20)]
+    settings.API_STATEMENT_TIMEOUT_MS = 300
+    # Another session holds the cases table, so the batch's read of it waits past the timeout.
+    with psycopg.connect(**_connection_params(), autocommit=True) as other:
+        other.execute("SET lock_timeout = '5s'")
+        other.execute("BEGIN")
+        other.execute("LOCK TABLE registry_case IN ACCESS EXCLUSIVE MODE")
+        slow = api.post(BATCH, {"cases": cases}, format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+        other.execute("ROLLBACK")
     body = assert_problem(slow, 503)
     assert body["code"] == "statement_timeout"
     assert not Case.objects.exists() and not IdempotencyRecord.objects.exists()
-    settings.API_STATEMENT_TIMEOUT_MS = 5000
     again = api.post(BATCH, {"cases": cases}, format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
     assert again.status_code == 200  # the same key, at once
-    assert again.json()["summary"]["created"] == 200
+    assert again.json()["summary"]["created"] == 20
 
 
 @pytest.mark.postgres
