@@ -1,22 +1,41 @@
-"""ETags from the case version, and `If-Match` for optimistic concurrency."""
+"""ETags from the case version, and `If-Match` as RFC 9110 (section 13.1.1) reads it.
+
+`If-Match: *` holds for any existing case; a list of entity-tags holds when one
+of them is the case's current one by strong comparison, so a weak tag or a
+well-formed tag the registry never issued fails the precondition (412) rather
+than being a syntax error. Only a header that is not an entity-tag list is a 400.
+"""
 
 import re
 
 from rest_framework.exceptions import ValidationError
 
-_ETAG = re.compile(r'^(?:W/)?"v(\d+)"$')
+from registry.services.cases import VersionPrecondition
+
+# RFC 9110: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+_TAG_LIST = re.compile(
+    r'\s*(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*(?:,\s*(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*)*'
+)
+_OUR_TAG = re.compile(r"v([0-9]{1,18})")
 
 
 def case_etag(case) -> str:
     return f'"v{case.version}"'
 
 
-def expected_version(request) -> int | None:
-    """The version named by `If-Match`, None when absent or `*` (no precondition)."""
+def expected_version(request) -> VersionPrecondition | None:
+    """What `If-Match` requires of the case; None when the header is absent."""
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None:
         return None
-    match = _ETAG.match(header.strip())
-    if match is None:
-        raise ValidationError({"If-Match": ['Use the ETag of the case, e.g. "v3".']})
-    return int(match.group(1))
+    if header.strip() == "*":
+        return VersionPrecondition(any_version=True)
+    if _TAG_LIST.fullmatch(header) is None:
+        raise ValidationError({"If-Match": ['Use the ETag of the case, e.g. "v3", or *.']})
+    versions = set()
+    for match in _ENTITY_TAG.finditer(header):
+        ours = _OUR_TAG.fullmatch(match.group(2))
+        if match.group(1) is None and ours is not None:  # weak tags never match strongly
+            versions.add(int(ours.group(1)))
+    return VersionPrecondition(frozenset(versions))

@@ -3,8 +3,9 @@
 The same key with the same request (method, path and JSON body) returns the
 stored status and body, marked `Idempotent-Replayed: true`; with a different
 request, 422; while the first is still being processed, 409 with Retry-After.
-A request that fails with an error stores nothing, so the client may fix and
-resend it under the same key. Keys are scoped per token and expire after
+A request that fails, for whatever reason (an error answer, the database gone, a
+killed worker), stores nothing, so the client may retry it under the same key at
+once (see registry.services.idempotency). Keys are scoped per token and expire after
 `REGISTRY_IDEMPOTENCY_TTL_HOURS`.
 """
 
@@ -20,11 +21,7 @@ from rest_framework.response import Response
 
 from api.problems import IdempotencyKeyInFlight, IdempotencyKeyReused
 from registry.models import ApiToken
-from registry.services.idempotency import (
-    idempotency_claim,
-    idempotency_complete,
-    idempotency_release,
-)
+from registry.services.idempotency import KeyInFlight, idempotency_complete, idempotency_take
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -66,24 +63,29 @@ def idempotent(view_method):
         if not _KEY.match(key):
             raise ValidationError({HEADER: ["Use 1-255 visible ASCII characters, e.g. a UUID."]})
         token = request.auth if isinstance(request.auth, ApiToken) else None
-        claim = idempotency_claim(
-            user=request.user, token=token, key=key, fingerprint=request_fingerprint(request)
-        )
-        if not claim.is_new:
-            return _answer_for_held_key(claim.record, request)
-        try:
-            # The work and the stored response commit together, or neither does.
-            with transaction.atomic():
-                response = view_method(view, request, *args, **kwargs)
-                idempotency_complete(
-                    record=claim.record,
-                    status_code=response.status_code,
-                    body=response.data,
-                    headers={k: response[k] for k in _REPLAYED_HEADERS if response.has_header(k)},
-                )
-        except BaseException:
-            idempotency_release(record=claim.record)
-            raise
+        fingerprint = request_fingerprint(request)
+        # The key, the work and the stored response commit together, or none of them does.
+        with transaction.atomic():
+            try:
+                held = idempotency_take(user=request.user, token=token, key=key)
+            except KeyInFlight:
+                raise _in_flight() from None
+            if held is not None:
+                return _answer_for_held_key(held, fingerprint)
+            response = view_method(view, request, *args, **kwargs)
+            if response.status_code >= 400:
+                # Not kept: the client may fix the request and resend it under the same key.
+                transaction.set_rollback(True)
+                return response
+            idempotency_complete(
+                user=request.user,
+                token=token,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=response.status_code,
+                body=response.data,
+                headers={k: response[k] for k in _REPLAYED_HEADERS if response.has_header(k)},
+            )
         return response
 
     return wrapper
@@ -91,21 +93,22 @@ def idempotent(view_method):
 
 def request_fingerprint(request) -> str:
     """SHA-256 of method, path (with query) and the body as canonical JSON."""
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     text = f"{request.method}\n{request.get_full_path()}\n{body}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    # ensure_ascii and surrogatepass: no text the parser let through can fail to hash.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _answer_for_held_key(record, request) -> Response:
-    if record.fingerprint != request_fingerprint(request):
+def _answer_for_held_key(record, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    if record.status_code is None:
-        raise _in_flight()
     headers = {**record.response_headers, REPLAYED_HEADER: "true"}
     return Response(json.loads(record.response_body), status=record.status_code, headers=headers)
 
 
 def _in_flight() -> IdempotencyKeyInFlight:
     exc = IdempotencyKeyInFlight()
+    # Only a live request holds a key (its lock goes with its transaction), and requests
+    # finish within the statement budget: a second is the honest first wait.
     exc.wait = 1  # DRF sends it as Retry-After
     return exc

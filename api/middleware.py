@@ -5,11 +5,32 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, connection
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
 from config.routers import replica_reads
+
+
+class UrlLengthMiddleware:
+    """A URL longer than MAX_URL_LENGTH is a 414 problem, not a page from the server in front.
+
+    gunicorn refuses request lines over its limit_request_line (gunicorn.conf.py: 8190,
+    its maximum) with an HTML page before Django sees them; this cap sits below it,
+    and above the longest valid query (every filter at its maximum length), so every
+    URL a client can send either works or gets a problem document.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = len(request.path) + len(request.META.get("QUERY_STRING", ""))
+        if length > settings.MAX_URL_LENGTH:
+            return problem_response(
+                414, f"The URL is longer than {settings.MAX_URL_LENGTH} characters.", "uri_too_long"
+            )
+        return self.get_response(request)
 
 
 class RejectNulInQueryMiddleware:
@@ -34,11 +55,10 @@ class RejectNulInQueryMiddleware:
 
 
 class RequestBodyGuardMiddleware:
-    """Bodies too large (413) or nested too deep (400) are refused before any parser runs.
+    """Bodies declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE are refused (413) unread.
 
-    DRF's JSON parser reads the stream itself, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
-    alone does not bound it, and `json.loads` on thousands of nested arrays raises
-    RecursionError, which would surface as a 500.
+    What a body holds (charset, nesting, lone surrogates) is checked by the one
+    JSON parser every API view uses (api.parsers), whatever the Content-Type says.
     """
 
     def __init__(self, get_response):
@@ -50,56 +70,13 @@ class RequestBodyGuardMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return problem_response(400, "The Content-Length header is not a number.", "invalid")
+        if length < 0:
+            return problem_response(400, "The Content-Length header is negative.", "invalid")
         if limit is not None and length > limit:
-            return _too_large(limit)
-        if length and "json" in request.content_type:
-            try:
-                body = request.body
-            except RequestDataTooBig:
-                return _too_large(limit)
-            # The regex scans the whole body; only a body with a surrogate escape needs it.
-            if (b"\\ud" in body or b"\\uD" in body) and _LONE_SURROGATE.search(body):
-                # Not text in any encoding: PostgreSQL and UTF-8 hashing would fail on it.
-                return problem_response(
-                    400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", "invalid"
-                )
-            if json_nesting_exceeds(body, settings.MAX_JSON_DEPTH):
-                return problem_response(
-                    400,
-                    f"The JSON body is nested more than {settings.MAX_JSON_DEPTH} levels deep.",
-                    "too_deep",
-                )
+            return problem_response(
+                413, f"The request body is larger than {limit} bytes; split it.", "too_large"
+            )
         return self.get_response(request)
-
-
-def _too_large(limit: int):
-    return problem_response(
-        413, f"The request body is larger than {limit} bytes; split it.", "too_large"
-    )
-
-
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the latter alone.
-_LONE_SURROGATE = re.compile(
-    rb"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def json_nesting_exceeds(body: bytes, depth: int) -> bool:
-    """True if arrays and objects nest deeper than `depth`; C-speed byte operations only."""
-    if body.count(b"[") + body.count(b"{") <= depth:
-        return False
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    for _ in range(depth):  # each pass removes the innermost level
-        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if peeled == brackets:  # unbalanced: refused anyway, but json.loads could recurse
-            return len(peeled) > depth
-        if not peeled:
-            return False
-        brackets = peeled
-    return True
 
 
 # ---------------------------------------------------------------- Content-Security-Policy
@@ -142,41 +119,6 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-# ---------------------------------------------------------------- failed logins
-
-
-class LoginFailureLimitMiddleware:
-    """After LOGIN_FAILURE_LIMIT failed logins for a username, it waits (429).
-
-    Counted per username in Django's cache over LOGIN_FAILURE_WINDOW_SECONDS (per
-    process until CACHES names a shared cache); a successful login clears it. Not per
-    address: behind the proxy every client has the proxy's. A failed login
-    re-renders the form (200); a successful one redirects.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method != "POST" or request.path not in settings.LOGIN_LIMITED_PATHS:
-            return self.get_response(request)
-        username = request.POST.get("username", "")[:150].lower()
-        key = "login-fail:" + hashlib.sha256(username.encode()).hexdigest()
-        if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
-            response = problem_response(
-                429, "Too many failed logins; try again later.", "too_many_login_failures"
-            )
-            response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)
-            return response
-        response = self.get_response(request)
-        if response.status_code == 200:  # the form again: the credentials were wrong
-            cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW_SECONDS)
-            cache.incr(key)
-        elif response.status_code in (301, 302, 303):
-            cache.delete(key)
-        return response
-
-
 # ---------------------------------------------------------------- read replica
 
 
@@ -193,3 +135,79 @@ class StatsOnReplicaMiddleware:
             with replica_reads():
                 return self.get_response(request)
         return self.get_response(request)
+
+
+# ---------------------------------------------------------------- caching
+
+
+class ApiCachingHeadersMiddleware:
+    """Shared caches never keep patient-level data, nor one role's answer for another.
+
+    Every API answer depends on the credentials (a submitter sees its own cases, an
+    analyst protected counts, a curator exact ones) and on Accept (JSON, CSV or the
+    browsable page), so each says Vary: Accept, Authorization, Cookie; answers about
+    individual cases (PATIENT_LEVEL_PATH_PREFIXES) also say Cache-Control: no-store.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(settings.API_PATH_PREFIX):
+            patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+            if request.path.startswith(settings.PATIENT_LEVEL_PATH_PREFIXES):
+                patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+# ---------------------------------------------------------------- work budget
+
+
+class StatementTimeoutMiddleware:
+    """No SQL statement of an API request runs longer than API_STATEMENT_TIMEOUT_MS.
+
+    Set on the connection for the request and reset after it, so management
+    commands (migrate, synth, bench) in the same process keep no limit. A
+    statement cancelled by it surfaces as OperationalError, which the problem
+    handler answers 503 ("statement_timeout"). Behind PgBouncer in transaction
+    mode a session setting would leak to other clients: there, set the timeout
+    on the web role instead (ALTER ROLE ... SET statement_timeout) and this to 0.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timeout = settings.API_STATEMENT_TIMEOUT_MS
+        if (
+            not timeout
+            or connection.vendor != "postgresql"
+            or not request.path.startswith(settings.API_PATH_PREFIX)
+        ):
+            return self.get_response(request)
+        if not _set_statement_timeout(str(timeout)):
+            return problem_response(
+                503, "The registry database is unavailable; retry later.", "database_unavailable"
+            )
+        try:
+            return self.get_response(request)
+        finally:
+            _set_statement_timeout(None)
+
+
+def _set_statement_timeout(value: str | None) -> bool:
+    """Sets (or, with None, resets) the default connection's timeout; False if unreachable."""
+    try:
+        with connection.cursor() as cursor:
+            if value is None:
+                cursor.execute("RESET statement_timeout")
+            else:
+                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [value])
+        return True
+    except DatabaseError:
+        # A connection in a failed state is closed, so the next request gets a fresh one
+        # (not inside a transaction someone else opened: a test's, for instance).
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        return False

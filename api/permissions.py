@@ -29,7 +29,12 @@ class CaseAccess(permissions.BasePermission):
         if view.action in getattr(view, "curator_actions", ()):
             self.message = "Only curators may do this."
             return False
-        return user.role == Role.SUBMITTER and user.institution_id is not None
+        # A deactivated institution writes and reads nothing (signed-in users included).
+        return (
+            user.role == Role.SUBMITTER
+            and user.institution is not None
+            and user.institution.is_active
+        )
 
 
 class CanReadVocabularies(permissions.BasePermission):

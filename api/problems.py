@@ -9,10 +9,12 @@ Nothing a client sends produces a 500; the database being down produces 503.
 import logging
 from http import HTTPStatus
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -115,6 +117,14 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        logger.warning("statement timeout: %s", exc)
+        return ServiceUnavailable(
+            "The request needed more database time than one request may take "
+            f"({settings.API_STATEMENT_TIMEOUT_MS} ms a statement); send less "
+            "(split a batch, narrow a query) or retry later.",
+            code="statement_timeout",
+        )
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return ServiceUnavailable()

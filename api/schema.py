@@ -18,8 +18,12 @@ _ALWAYS = {
     "401": "Missing, invalid, expired or revoked credentials",
     "403": "Your role may not do this",
     "406": "The Accept header asks for a format the API does not offer",
-    "429": "Too many requests for this token; retry after Retry-After seconds",
-    "503": "The database is unavailable; retry later",
+    "414": "The URL is longer than 8,000 characters",
+    "429": (
+        "Too many requests for this token, or too many failed tokens from this address; "
+        "retry after Retry-After seconds"
+    ),
+    "503": "The database is unavailable, or a statement ran over the time budget; retry later",
 }
 
 
@@ -48,8 +52,8 @@ class RegistryAutoSchema(AutoSchema):
             statuses["415"] = "The body is not application/json"
         if "{" in self.path:
             statuses["404"] = "No such resource, or not yours to see"
-        if method in ("PUT", "PATCH"):
-            statuses["412"] = "If-Match names an older version of the case"
+        if method in ("PUT", "PATCH", "DELETE"):
+            statuses["412"] = "If-Match names no current version of the case"
         if getattr(self.view, "action", None) in getattr(self.view, "idempotent_actions", ()):
             statuses["409"] = (
                 "A request with this Idempotency-Key is still in progress; retry after "
@@ -57,7 +61,10 @@ class RegistryAutoSchema(AutoSchema):
             )
             statuses["422"] = "This Idempotency-Key was used with a different request body"
             if getattr(self.view, "action", None) == "batch":
-                statuses["413"] = "More than 1,000 cases, or the body is too large"
+                statuses["413"] = (
+                    "More than 1,000 cases or 6,000 metastases and treatments, "
+                    "or the body is too large"
+                )
         return statuses
 
 

@@ -1,5 +1,11 @@
-"""Request rates per API token (per session user for the browsable API)."""
+"""Request rates per API token, and failed bearer tokens per client address.
 
+Both count in the default cache, which every worker shares (config.settings,
+"shared cache"), so the limits are the configured ones whatever the number of
+processes.
+"""
+
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -14,5 +20,32 @@ class TokenRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
         else:
-            ident = self.get_ident(request)
+            # Anonymous requests reach only the schema and its pages (the rest is 401);
+            # failed tokens have their own budget (FailedTokenThrottle).
+            return None
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class FailedTokenThrottle(SimpleRateThrottle):
+    """Failed bearer tokens per client address (NUM_PROXIES says which one is the client's).
+
+    Only failures count; once a client has spent its budget, every bearer token
+    it sends waits (429) until the oldest failure leaves the window.
+    """
+
+    scope = "failed_token"
+
+    def get_cache_key(self, request, view=None):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def check(self, request) -> None:
+        """429 (Throttled, with the true wait) if the client has no failures left."""
+        self.key = self.get_cache_key(request)
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        if len(self.history) >= self.num_requests:
+            raise Throttled(wait=self.wait())
+
+    def record_failure(self) -> None:
+        self.history.insert(0, self.now)
+        self.cache.set(self.key, self.history, self.duration)

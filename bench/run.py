@@ -13,7 +13,9 @@ against baselines taken in the same run, on the same machine:
    scratch copies of the tables (goal ≥ 0.25);
 3. single-case `POST` throughput ÷ a bare Django view returning constant JSON on
    the same server and workers (goal ≥ 0.30), both driven by wrk;
-4. list page latency at page sizes 10 and 100, with the queries each page costs.
+4. list page latency at page sizes 10 and 100, with the queries each page costs;
+5. the slowest valid request of each kind: the largest batch the work budget allows
+   and one case at the per-case caps (how long a request can hold a worker).
 
 Every figure is measured `--runs` times: the table gives the median and the
 min–max spread. Results go to bench/results/ (results.md, results.json,
@@ -408,6 +410,7 @@ class Bench:
             self.ingest,
             self.single_post,
             self.list_pages,
+            self.slowest_valid,
         )
         for measure in measures:
             say(f"bench: {self.size:,} cases: {measure.__name__.replace('_', ' ')}")
@@ -820,6 +823,79 @@ class Bench:
             response = client.get("/api/v1/cases/", {"page_size": page_size})
         assert response.status_code == 200, response.content[:200]
         return len(queries)
+
+    # ------------------------------------------------------------ 5. slowest valid requests
+
+    # Metastatic sites a breast primary may have, for cases at the work budget's caps.
+    BUDGET_SITES = (
+        *("C41.2", "C71.9", "C34.9", "C22.0", "C44.4", "C40.0", "C77.0", "C56.9", "C18.9"),
+        *("C25.9", "C64.9", "C73.9", "C16.9", "C44.5", "C41.4", "C49.9", "C38.4", "C48.2"),
+        *("C74.9", "C11.9"),
+    )
+
+    def slowest_valid(self) -> list[Figure]:
+        """How long the largest valid requests hold a worker: a full batch, a case at the caps."""
+        import httpx
+
+        from registry.models.case import MAX_METASTASES_PER_CASE, MAX_TREATMENTS_PER_CASE
+        from registry.services.batch import MAX_BATCH_ROWS
+
+        per_case = MAX_BATCH_ROWS // BATCH_SIZE  # children per case that fill the row budget
+        shapes = {
+            f"largest valid batch ({BATCH_SIZE:,} cases, {MAX_BATCH_ROWS:,} rows)": (
+                BATCH_SIZE,
+                per_case // 2,
+                per_case - per_case // 2,
+            ),
+            f"largest valid case ({MAX_METASTASES_PER_CASE} metastases, "
+            f"{MAX_TREATMENTS_PER_CASE} treatments)": (
+                1,
+                MAX_METASTASES_PER_CASE,
+                MAX_TREATMENTS_PER_CASE,
+            ),
+        }
+        template = json.loads((ROOT / "seeds" / "cases" / "founding_case.json").read_text())
+        template = template["cases"][0]
+        headers = {"Authorization": f"Bearer {self.submitter_token}"}
+        figures = []
+        with httpx.Client(base_url=self.base, headers=headers, timeout=600) as client:
+            for label, (count, metastases, treatments) in shapes.items():
+                times = []
+                for run in range(self.args.runs + 1):
+                    prefix = f"bench-{self.run_id}-worst-{count}-{run}-"
+                    cases = [
+                        self.case_at(template, f"{prefix}{n}", metastases, treatments)
+                        for n in range(count)
+                    ]
+                    path, body = (
+                        ("/api/v1/cases/", cases[0])
+                        if count == 1
+                        else ("/api/v1/cases/batch/", {"cases": cases})
+                    )
+                    started = time.perf_counter()
+                    response = client.post(path, json=body)
+                    elapsed = time.perf_counter() - started
+                    response.raise_for_status()
+                    if count > 1:
+                        check_batch(response.json())
+                    self.purge_cases()
+                    if run:
+                        times.append(elapsed * 1000)
+                note = "one request; the API's statement timeout is 5 s a statement"
+                figures.append(Figure(label, self.size, "ms", times, note=note))
+        return figures
+
+    def case_at(self, template: dict, local_id: str, metastases: int, treatments: int) -> dict:
+        site = {**template["metastases"][0], "laterality": "unknown"}
+        return {
+            **template,
+            "local_id": local_id,
+            "metastases": [{**site, "site": s} for s in self.BUDGET_SITES[:metastases]],
+            "treatments": [
+                {"modality": "surgery", "target": "metastasis", "metastasis": n % metastases}
+                for n in range(treatments)
+            ],
+        }
 
 
 def _history_ids(ids: dict[str, range]) -> dict[str, range]:

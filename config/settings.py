@@ -4,6 +4,7 @@ One module for every environment: what differs between a laptop, CI and a
 hospital's server is in environment variables (see .env.example), never in code.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",
     "registry",
     "api",
 ]
@@ -57,21 +59,25 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "api.middleware.ContentSecurityPolicyMiddleware",
+    "api.middleware.ApiCachingHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Outside the guards below: their 400 on the FHIR import becomes an OperationOutcome.
     "api.fhir.middleware.FhirImportOutcomeMiddleware",
+    "api.middleware.UrlLengthMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
+    "api.middleware.StatementTimeoutMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "api.middleware.LoginFailureLimitMiddleware",
     "api.middleware.StatsOnReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attributes every history row written during a request to its user.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 (api.login_limits).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -160,13 +166,20 @@ REST_FRAMEWORK = {
     ],
     # Deny by default: every view names who may use it.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.GuardedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_RATE_PER_TOKEN", "6000/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_str("API_RATE_PER_TOKEN", "6000/minute"),
+        # Failed bearer tokens per client address before its bearer requests wait (429).
+        "failed_token": env_str("API_FAILED_TOKENS_PER_CLIENT", "30/minute"),
+    },
+    # Proxies in front of the app that append to X-Forwarded-For (0: the peer is the client);
+    # never trust the header further, or a client could pick its own address.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.RegistryAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -198,8 +211,18 @@ SPECTACULAR_SETTINGS = {
 
 # Request bodies above this are refused before parsing (a batch of 1,000 cases fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
+# Longer URLs get a 414 problem; below gunicorn's limit_request_line (gunicorn.conf.py).
+MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 8000)
 # JSON nested deeper than this is refused (400) before json.loads could recurse.
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
+
+# Answers under these prefixes vary by credentials; those about single cases are never stored.
+API_PATH_PREFIX = "/api/v1/"
+# No SQL statement of an API request may run longer (0: no limit); PostgreSQL only. The
+# slowest valid requests (a full batch, a million-case aggregate) take about a second
+# (docs/limits-and-errors.md), so this only stops what would hold a worker for minutes.
+API_STATEMENT_TIMEOUT_MS = env_int("API_STATEMENT_TIMEOUT_MS", 5000)
+PATIENT_LEVEL_PATH_PREFIXES = ("/api/v1/cases/", "/api/v1/fhir/")
 
 # ---------------------------------------------------------------- registry
 # Cells of aggregate tables below this count are suppressed for non-curators.
@@ -221,11 +244,46 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Failed logins per username before a wait (api.middleware.LoginFailureLimitMiddleware).
+# Failed logins per account before a wait, counted by django-axes (api/login_limits.py)
+# in its database tables, so every worker and server sees the same count.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
-# Both password forms: the admin's and the analysts' (the dashboard's), one count per username.
-LOGIN_LIMITED_PATHS = frozenset({"/admin/login/", "/accounts/login/"})
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=LOGIN_FAILURE_WINDOW_SECONDS)
+# Per account, not per address: behind the proxy every client has the proxy's address.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "api.login_limits.account_username"
+AXES_LOCKOUT_CALLABLE = "api.login_limits.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# axes.W006 asks for a count per address too; per account is the point (module docstring of
+# api/login_limits.py), and behind the proxy one address would lock every user out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# ---------------------------------------------------------------- shared cache
+# Every counter (API throttles, failed bearer tokens) lives here, shared by all workers:
+# Redis when REDIS_URL is set, else a table of the registry's own database (created by
+# `migrate`, migration registry 0007), so even `make run` has no per-process limit.
+if env_str("REDIS_URL", ""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL"),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "registry"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "registry_cache",
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "registry"),
+        }
+    }
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 # Record keys are drawn from 0..RECORD_KEYS-1; cell keys are sums modulo the same.
+# A power of two, so that SQL can draw a key with a bit mask (registry.models.case).
 RECORD_KEYS = 4096
 
 # The perturbation and the share of cell keys that receive it: zero on average,

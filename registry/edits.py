@@ -22,7 +22,7 @@ from registry.models import (
     Treatment,
     TreatmentTarget,
 )
-from registry.models.case import FIRST_YEAR
+from registry.models.case import FIRST_YEAR, MAX_METASTASES_PER_CASE, MAX_TREATMENTS_PER_CASE
 from registry.paired_organs import PAIRED_SITES, is_contralateral
 from registry.subtypes import (
     BREAST_FAMILY,
@@ -69,6 +69,16 @@ def check_case(
     _check_primary(case, vocab, errors)
     if not metastases:
         errors.add("metastases", "A case needs at least one metastasis.")
+    # Hard caps on work, for every way in (API, batch, FHIR, admin): no row is checked past them.
+    too_many = False
+    if len(metastases) > MAX_METASTASES_PER_CASE:
+        errors.add("metastases", f"A case holds at most {MAX_METASTASES_PER_CASE} metastases.")
+        too_many = True
+    if len(treatments) > MAX_TREATMENTS_PER_CASE:
+        errors.add("treatments", f"A case holds at most {MAX_TREATMENTS_PER_CASE} treatments.")
+        too_many = True
+    if too_many:
+        errors.raise_if_any()
     for index, metastasis in enumerate(metastases):
         _check_fields(metastasis, f"metastases[{index}].", errors)
         _check_metastasis(case, metastasis, f"metastases[{index}].", vocab, errors)

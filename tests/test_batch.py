@@ -106,7 +106,8 @@ def test_resending_a_batch_leaves_unchanged_cases_alone(client_a):
         response = post_batch(client_a, cases)
     assert outcomes(response) == [("b-1", "unchanged"), ("b-2", "unchanged")]
     assert Case.history.count() == 2
-    assert not [q for q in queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not [sql for sql in writes if "registry_cache" not in sql]  # the throttle counts
 
 
 def test_changed_cases_are_updated_and_their_children_replaced(client_a, submitter_a, curator):

@@ -2,20 +2,24 @@
 
 Same key and same request: the stored response (status, body, ETag, Location)
 and no second case. Same key, different request: 422. Still in flight: 409.
-A failed request stores nothing. Keys are per token and expire after
-REGISTRY_IDEMPOTENCY_TTL_HOURS, when they are ignored and purged.
+A failed request, or one whose worker died, stores nothing: the key is free at
+once. Keys are per token and expire after REGISTRY_IDEMPOTENCY_TTL_HOURS, when
+they are ignored and purged.
 """
 
+import contextlib
 import datetime
 import io
 
+import psycopg
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from registry.models import Case, IdempotencyRecord, IdempotencyState
-from registry.services.idempotency import idempotency_purge
+from registry.services.idempotency import _lock_id, idempotency_purge
 from registry.services.tokens import token_issue
 from tests.factories import founding_payload
 
@@ -81,32 +85,49 @@ def test_the_key_covers_the_path_too(client_a):
     assert response.status_code == 422
 
 
-def in_flight(record: IdempotencyRecord) -> None:
-    """As if the first request were still being processed."""
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyState.IN_FLIGHT, status_code=None, response_body=""
-    )
+@contextlib.contextmanager
+def key_held_elsewhere(token, key: str = KEY):
+    """Another connection (another worker's request) holds the key's lock meanwhile."""
+    other = psycopg.connect(**_connection_params(), autocommit=True)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [_lock_id(token.user, token, key)])
+        yield other
+    finally:
+        other.close()  # as when a worker dies: the server drops its locks
 
 
-def test_a_key_still_in_flight_is_409(client_a):
-    post(client_a, body())
-    in_flight(IdempotencyRecord.objects.get())
-    response = post(client_a, body())
+def _connection_params() -> dict:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return params
+
+
+@pytest.mark.postgres
+def test_a_key_still_in_flight_is_409_with_a_one_second_retry(client_a, token_a):
+    with key_held_elsewhere(token_a[0]):
+        response = post(client_a, body())
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_flight"
     assert response["Retry-After"] == "1"
-    assert Case.objects.count() == 1
+    assert not Case.objects.exists()
+    assert post(client_a, body()).status_code == 201  # the holder is gone: free at once
 
 
-def test_a_claim_abandoned_by_a_dead_process_is_taken_over(client_a):
-    post(client_a, body())
-    record = IdempotencyRecord.objects.get()
-    in_flight(record)
-    age(record, hours=0.2)
-    response = post(client_a, body())
-    assert response.status_code == 400  # processed again: the case exists, and says so
-    assert response.json()["errors"][0]["field"] == "local_id"
-    assert Case.objects.count() == 1
+@pytest.mark.postgres
+def test_a_key_held_by_a_killed_worker_is_free_at_once(client_a, token_a):
+    with key_held_elsewhere(token_a[0]) as worker:
+        worker.close()  # killed mid-request: nothing it did was committed
+        response = post(client_a, body())
+    assert response.status_code == 201
+    assert IdempotencyRecord.objects.get().state == IdempotencyState.DONE
+
+
+def test_an_in_flight_row_left_by_an_older_version_is_purged(client_a, submitter_a, token_a):
+    IdempotencyRecord.objects.create(
+        user=submitter_a, token=token_a[0], key=KEY, fingerprint="0" * 64
+    )
+    assert post(client_a, body()).status_code == 201
 
 
 def test_a_failed_request_stores_nothing_so_it_can_be_fixed_and_resent(client_a):

@@ -369,14 +369,16 @@ def test_a_bad_override_is_a_400_problem(hospital_a, curator, body):
 
 def test_a_client_cannot_clear_or_confirm_its_own_flags_through_the_case_body(submitter_a):
     client = client_for(submitter_a)
-    sneaky = {**ADULT_NEPHROBLASTOMA, "local_id": "w-1", "flags": []}
-    created = client.post(CASES_URL, sneaky, format="json")
+    created = client.post(CASES_URL, {**ADULT_NEPHROBLASTOMA, "local_id": "w-1"}, format="json")
     assert [flag["open"] for flag in created.json()["flags"]] == [True]
-    refused = client.post(
-        CASES_URL, {**sneaky, "local_id": "w-2", "has_open_flags": False}, format="json"
-    )
-    assert refused.status_code == 400
+    for sneaky in ({"flags": []}, {"has_open_flags": False}):
+        refused = client.post(
+            CASES_URL, {**ADULT_NEPHROBLASTOMA, "local_id": "w-2", **sneaky}, format="json"
+        )
+        assert refused.status_code == 400  # read-only and unknown fields are refused
+        assert next(iter(sneaky)) in [error["field"] for error in refused.json()["errors"]]
     assert Case.objects.get(local_id="w-1").has_open_flags
+    assert not Case.objects.filter(local_id="w-2").exists()
 
 
 def test_an_override_of_an_unknown_case_is_a_404(curator):

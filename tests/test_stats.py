@@ -522,6 +522,7 @@ def test_a_histogram_quantile_interpolates_within_its_bin():
 # ---------------------------------------------------------------- one query per site count
 
 
+@pytest.mark.postgres
 def test_a_site_count_is_one_group_by_over_the_counted_metastases_alone(
     attack_cases, curator_client
 ):
@@ -534,6 +535,7 @@ def test_a_site_count_is_one_group_by_over_the_counted_metastases_alone(
     assert "registry_case" not in grouped[0].replace("registry_countedmetastasis", "")
 
 
+@pytest.mark.postgres
 def test_an_analysts_site_count_is_one_statement_over_the_counted_metastases_alone(
     attack_cases, analyst_client
 ):
@@ -545,6 +547,7 @@ def test_an_analysts_site_count_is_one_statement_over_the_counted_metastases_alo
     assert "registry_case" not in grouped[0].replace("registry_countedmetastasis", "")
 
 
+@pytest.mark.postgres
 def test_a_site_count_with_a_text_search_joins_the_base_tables(attack_cases, curator):
     with CaptureQueriesContext(connection) as queries:
         get(client_for(curator), "", group_by="code", q="C44.4")

@@ -223,7 +223,7 @@ def test_a_stale_if_match_is_412_and_changes_nothing(client_a, case_a, method):
     assert (case.version, case.age_at_diagnosis, case.history.count()) == (2, 57, 2)
 
 
-@pytest.mark.parametrize("if_match", ['"v1"', 'W/"v1"', "*"])
+@pytest.mark.parametrize("if_match", ['"v1"', '"v0", "v1"', '"x", W/"v1", "v1"', "*"])
 def test_a_current_if_match_lets_the_write_through(client_a, case_a, if_match):
     detail = f"{CASES_URL}{case_a.uuid}/"
     response = client_a.patch(
@@ -231,6 +231,18 @@ def test_a_current_if_match_lets_the_write_through(client_a, case_a, if_match):
     )
     assert response.status_code == 200
     assert response["ETag"] == '"v2"'
+
+
+@pytest.mark.parametrize("if_match", ['W/"v1"', '"v2"', '"abc"', '""', '"v01x"'])
+def test_an_if_match_naming_no_current_strong_etag_is_412(client_a, case_a, if_match):
+    # RFC 9110 13.1.1: strong comparison, so a weak tag or a well-formed tag the registry
+    # never issued fails the precondition (412); only a malformed header is a 400.
+    detail = f"{CASES_URL}{case_a.uuid}/"
+    response = client_a.patch(
+        detail, {"age_at_diagnosis": 57}, HTTP_IF_MATCH=if_match, format="json"
+    )
+    assert response.status_code == 412, response.content[:200]
+    assert stored("a-1").version == 1
 
 
 def test_without_if_match_the_last_write_wins(client_a, case_a):

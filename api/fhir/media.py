@@ -9,7 +9,9 @@ import json
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer
 
+from api.fhir.outcome import STRUCTURE, FhirProblem, Issue
 from api.fhir.parsing import json_from_bytes
+from api.parsers import BodyRefused, as_api_exception, guarded_json_bytes
 
 FHIR_JSON = "application/fhir+json"
 
@@ -17,13 +19,22 @@ FHIR_JSON = "application/fhir+json"
 class FhirJsonParser(JSONParser):
     """FHIR JSON, decimals kept exact; syntax errors raise FhirProblem (an OperationOutcome).
 
-    A JSONParser subclass, so DRF reads the body through Django's size limit.
+    The body goes through the API's guards (size, charset, depth, lone surrogates)
+    first; what they refuse as malformed is an OperationOutcome too.
     """
 
     media_type = FHIR_JSON
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return json_from_bytes(stream.read() if stream is not None else b"")
+        if stream is None:
+            return json_from_bytes(b"")
+        try:
+            body = guarded_json_bytes(stream, (parser_context or {}).get("encoding"))
+        except BodyRefused as refused:
+            if refused.status == 400:
+                raise FhirProblem(400, [Issue(STRUCTURE, refused.detail)]) from None
+            raise as_api_exception(refused) from None
+        return json_from_bytes(body)
 
 
 class PlainJsonParser(FhirJsonParser):

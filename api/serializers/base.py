@@ -4,18 +4,57 @@ from rest_framework import serializers
 
 
 class StrictFieldsMixin:
-    """Rejects fields the API does not know instead of silently dropping them.
+    """Rejects fields the API does not know, or will not write, instead of dropping them.
 
     A misspelt field ("metastasis" for "metastases") would otherwise be lost
-    data that the integrator believes was stored.
+    data that the integrator believes was stored; a read-only one (`status`,
+    `version`) a change the integrator believes was made.
     """
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            fields = self.fields
+            refused = {
+                name: ["Read-only field." if name in fields else "Unknown field."]
+                for name in sorted(set(data) - {n for n, f in fields.items() if not f.read_only})
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+            mistyped = {
+                name: [f"Expected {expected}, got {_json_type(value)}."]
+                for name, value in data.items()
+                if value is not None and (expected := json_type_mismatch(fields[name], value))
+            }
+            if mistyped:
+                # Reported with every other field's errors, in place of DRF's own for it.
+                try:
+                    super().to_internal_value(data)
+                except serializers.ValidationError as invalid:
+                    others = invalid.detail if isinstance(invalid.detail, dict) else {}
+                    raise serializers.ValidationError({**others, **mistyped}) from None
+                raise serializers.ValidationError(mistyped)
         return super().to_internal_value(data)
+
+
+def json_type_mismatch(field, value) -> str | None:
+    """The JSON type `field` takes if `value` is not of it (DRF would coerce 0 to "0")."""
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "a boolean"
+    if isinstance(field, serializers.IntegerField):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "an integer"
+    if isinstance(field, serializers.ChoiceField):
+        if all(isinstance(choice, str) for choice in field.choices):
+            return None if isinstance(value, str) else "a string"
+        return None
+    if isinstance(field, serializers.CharField):
+        return None if isinstance(value, str) else "a string"
+    return None
+
+
+def _json_type(value) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value), "a list" if isinstance(value, list) else "an object")
 
 
 class CodeField(serializers.CharField):

@@ -37,7 +37,8 @@ class CaseBatchSerializer(StrictFieldsMixin, serializers.Serializer):
     cases = BatchCasesField(
         help_text=(
             "Cases as for POST /cases/, each with its local_id. A local_id may appear once; "
-            "a later repeat is an error item. More than 1,000 cases: 413."
+            "a later repeat is an error item. More than 1,000 cases, or more than 6,000 "
+            "metastases and treatments together: 413."
         )
     )
 

@@ -18,6 +18,7 @@ from registry.models import (
     ReviewStatus,
     Treatment,
 )
+from registry.models.case import FIRST_YEAR, MAX_METASTASES_PER_CASE, MAX_TREATMENTS_PER_CASE
 from registry.services.case_payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
 
 
@@ -43,6 +44,8 @@ class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Metastasis
         fields = [*METASTASIS_FIELDS, "site_title", "site_group", "morphology_title"]
+        # The schema states the domain's bounds (registry.edits), so clients see them.
+        extra_kwargs = {"size_mm": {"min_value": 1}}
 
 
 class MetastasisIndexField(serializers.IntegerField):
@@ -58,7 +61,7 @@ class TreatmentSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     metastasis = MetastasisIndexField(
         min_value=0,
-        max_value=99,
+        max_value=MAX_METASTASES_PER_CASE - 1,
         required=False,
         allow_null=True,
         help_text="Index in this case's metastases list when target is 'metastasis'.",
@@ -125,8 +128,8 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="Years; ages over 89 are stored as 90.",
     )
-    metastases = MetastasisSerializer(many=True, min_length=1, max_length=50)
-    treatments = TreatmentSerializer(many=True, required=False, max_length=50)
+    metastases = MetastasisSerializer(many=True, min_length=1, max_length=MAX_METASTASES_PER_CASE)
+    treatments = TreatmentSerializer(many=True, required=False, max_length=MAX_TREATMENTS_PER_CASE)
     flags = CaseFlagSerializer(
         many=True,
         read_only=True,
@@ -165,6 +168,13 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         ]
         # The (institution, local_id) uniqueness is the service's to report, per institution.
         validators = []
+        # The schema states the domain's bounds (registry.edits), so clients see them.
+        extra_kwargs = {
+            "er_percent": {"min_value": 0, "max_value": 100},
+            "pr_percent": {"min_value": 0, "max_value": 100},
+            "ki67_percent": {"min_value": 0, "max_value": 100},
+            "year_of_diagnosis": {"min_value": FIRST_YEAR},
+        }
 
     def get_fields(self):
         fields = super().get_fields()

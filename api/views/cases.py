@@ -39,9 +39,16 @@ from registry import access
 from registry.case_keys import local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
-from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
+from registry.services.batch import (
+    BatchItem,
+    FieldError,
+    batch_rows,
+    case_batch_submit,
+    check_batch_size,
+)
 from registry.services.cases import (
     Outcome,
+    StaleVersion,
     case_create,
     case_delete,
     case_review,
@@ -57,9 +64,10 @@ IF_MATCH = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
-        'Optional: the ETag of the case as you last read it, e.g. "v3". If the case has '
-        "changed since, nothing is written and the answer is 412. Without If-Match the "
-        "last write wins."
+        'Optional: the ETag of the case as you last read it, e.g. "v3" (or several, '
+        "comma-separated, or * for any existing case). If none is the case's current "
+        "ETag, nothing is written and the answer is 412. Without If-Match the last "
+        "write wins."
     ),
 )
 ETAG = OpenApiParameter(
@@ -110,7 +118,7 @@ _CASE_WRITTEN = {
     partial_update=extend_schema(
         parameters=[IF_MATCH, ETAG], summary="Change some fields of a case"
     ),
-    destroy=extend_schema(summary="Delete a case (curators)"),
+    destroy=extend_schema(parameters=[IF_MATCH], summary="Delete a case (curators)"),
 )
 class CaseViewSet(viewsets.ModelViewSet):
     """Cases with their metastases and treatments, written in one request."""
@@ -181,7 +189,11 @@ class CaseViewSet(viewsets.ModelViewSet):
         return self._case_response(write.case, status.HTTP_200_OK)
 
     def destroy(self, request, *args, **kwargs):
-        case_delete(case=self.get_object(), actor=request.user)
+        case = self.get_object()
+        precondition = expected_version(request)
+        if precondition is not None and not precondition.holds_for(case.version):
+            raise StaleVersion(case.version)
+        case_delete(case=case, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -315,7 +327,8 @@ class CaseViewSet(viewsets.ModelViewSet):
             "PUT by-local-id, or refused with its field errors; one bad case never stops "
             "the others and no case is half-written. The answer is 200 with one result per "
             "case in request order. A local_id may appear once per batch: later repeats are "
-            "error items. More than 1,000 cases: 413."
+            "error items. More than 1,000 cases, or more than 6,000 metastases and "
+            "treatments together: 413."
         ),
     )
     @action(detail=False, methods=["post"])
@@ -323,7 +336,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     def batch(self, request):
         cases = request.data.get("cases") if isinstance(request.data, dict) else None
         if isinstance(cases, list):
-            check_batch_size(len(cases))  # 413 before any case is read
+            check_batch_size(len(cases), batch_rows(cases))  # 413 before any case is read
         envelope = CaseBatchSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         code = envelope.validated_data.get("institution")

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -32,3 +33,29 @@ class RegistryUserAdmin(UserAdmin):
     list_display = ["username", "role", "institution", "is_staff", "is_active", "last_login"]
     list_filter = ["role", "institution", "is_staff", "is_superuser", "is_active"]
     list_select_related = ["institution"]
+
+    # What only a superuser may change: who is a superuser, Django permissions and groups.
+    SUPERUSER_ONLY_FIELDS = ("is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += self.SUPERUSER_ONLY_FIELDS
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        # A curator manages the registry's accounts, never a superuser's.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        # A curator sets only its own password; anyone else's is a superuser's to reset.
+        if not request.user.is_superuser and str(request.user.pk) != str(id):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)

@@ -40,6 +40,13 @@ from registry.models.vocabulary import Morphology, Subtype, Topography
 
 MAX_AGE = 90  # Safe Harbor: every age over 89 is reported as 90.
 FIRST_YEAR = 1900
+# Work budget of one case, above what any patient record holds: registries and
+# autopsy series count distinct metastatic organs in single digits even in
+# disseminated disease (synthetic cases: 1-3), and 30 treatments cover many
+# lines of therapy. A 1,000-case batch at these caps is still bounded by
+# MAX_BATCH_ROWS (registry.services.batch); see docs/limits-and-errors.md.
+MAX_METASTASES_PER_CASE = 20
+MAX_TREATMENTS_PER_CASE = 30
 
 
 def new_record_key() -> int:
@@ -56,7 +63,8 @@ class RandomRecordKey(models.Func):
         return f"(floor(random() * {RECORD_KEYS}))::smallint", []
 
     def as_sqlite(self, compiler, connection, **extra):
-        return f"(abs(random()) % {RECORD_KEYS})", []
+        # A bit mask, not `%`, which SQL written into DDL would take for a placeholder.
+        return f"(abs(random()) & {RECORD_KEYS - 1})", []
 
 
 class _LocalIdAttribute(DeferredAttribute):

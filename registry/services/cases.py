@@ -55,6 +55,23 @@ class StaleVersion(Exception):
         self.current_version = current_version
 
 
+@dataclass(frozen=True)
+class VersionPrecondition:
+    """What an update requires of the stored case: one of `versions`, or any (`*`)."""
+
+    versions: frozenset[int] = frozenset()
+    any_version: bool = False
+
+    def holds_for(self, version: int) -> bool:
+        return self.any_version or version in self.versions
+
+
+def _precondition(expected: "int | VersionPrecondition | None") -> VersionPrecondition | None:
+    if isinstance(expected, int):
+        return VersionPrecondition(frozenset({expected}))
+    return expected
+
+
 class LocalIdTaken(Exception):
     """Another case of the institution already has this local_id."""
 
@@ -88,7 +105,7 @@ def case_update(
     payload: CodedPayload,
     actor: User | None,
     partial: bool = False,
-    expected_version: int | None = None,
+    expected_version: int | VersionPrecondition | None = None,
 ) -> CaseWrite:
     """Replace (or, with `partial`, patch) a stored case; UNCHANGED writes nothing."""
     case = (
@@ -96,7 +113,8 @@ def case_update(
         .prefetch_related("metastases", "treatments", "flags")
         .get(pk=case.pk)
     )
-    if expected_version is not None and expected_version != case.version:
+    precondition = _precondition(expected_version)
+    if precondition is not None and not precondition.holds_for(case.version):
         raise StaleVersion(case.version)
     before = case_payload(case)
     vocab = current_vocabularies()
@@ -117,7 +135,7 @@ def case_upsert(
     local_id: str,
     payload: CodedPayload,
     actor: User | None,
-    expected_version: int | None = None,
+    expected_version: int | VersionPrecondition | None = None,
 ) -> CaseWrite:
     """Create or replace the institution's case with this `local_id`.
 

@@ -40,12 +40,16 @@ def token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
 
 
 def token_authenticate(raw: str) -> ApiToken | None:
-    """The usable token with this value, or None (unknown, expired or revoked)."""
+    """The usable token with this value, or None (unknown, expired, revoked, or its user's
+    account or institution deactivated)."""
     token = (
         ApiToken.objects.select_related("user", "user__institution")
         .filter(key_hash=hash_token(raw))
         .first()
     )
     if token is None or not token.is_usable or not token.user.is_active:
+        return None
+    institution = token.user.institution
+    if institution is not None and not institution.is_active:
         return None
     return token
