@@ -5,7 +5,7 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
@@ -186,14 +186,35 @@ class StatementTimeoutMiddleware:
             or not request.path.startswith(settings.API_PATH_PREFIX)
         ):
             return self.get_response(request)
-        if not _set_statement_timeout(str(timeout)):
-            return problem_response(
-                503, "The registry database is unavailable; retry later.", "database_unavailable"
-            )
+        # Set before the request's first statement, so that a request that reads
+        # nothing (the API index, a 404) costs the database nothing.
+        budget = _StatementBudget(str(timeout))
         try:
-            return self.get_response(request)
+            with connection.execute_wrapper(budget):
+                return self.get_response(request)
         finally:
-            _set_statement_timeout(None)
+            if budget.set:
+                _set_statement_timeout(None)
+
+
+class _DatabaseUnreachable(OperationalError):
+    """The statement timeout could not be set: answered 503 like any lost database."""
+
+
+class _StatementBudget:
+    """An execute wrapper that sets the timeout once, before the first statement."""
+
+    def __init__(self, timeout: str):
+        self.timeout = timeout
+        self.set = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.set:
+            self.set = True  # the set_config statement below passes through this wrapper too
+            if not _set_statement_timeout(self.timeout):
+                self.set = False
+                raise _DatabaseUnreachable("The statement timeout could not be set.")
+        return execute(sql, params, many, context)
 
 
 def _set_statement_timeout(value: str | None) -> bool:
