@@ -20,7 +20,7 @@ from tests.api_helpers import client_for
 from tests.factories import founding_payload
 
 CASES = "/api/v1/cases/"
-MIGRATION = importlib.import_module("registry.migrations.0004_local_id_key")
+MIGRATION = importlib.import_module("registry.migrations.0006_local_id_key")
 
 
 def by_local_id(local_id: str) -> str:
