@@ -246,3 +246,23 @@ def test_a_list_page_costs_the_same_queries_at_any_size(submitter_a, hospital_a)
     assert small == large
     # token + cases + metastases + treatments (+ throttle-free session work): a fixed few
     assert large <= 5
+
+
+def test_a_replaced_case_is_answered_as_it_is_then_read_back(submitter_a):
+    client = client_for(submitter_a)
+    created = _submit(client, local_id="put-1").json()
+    url = f"{CASES_URL}{created['uuid']}/"
+    changed = {**founding_payload(age_at_diagnosis=61), "local_id": "put-1"}
+    replaced = client.put(url, changed, format="json")
+    assert replaced.status_code == 200 and replaced["ETag"] == '"v2"'
+    assert replaced.json() == client.get(url).json()
+    assert replaced.json()["age_at_diagnosis"] == 61
+
+
+def test_a_created_case_is_answered_without_reading_it_back(submitter_a):
+    client = client_for(submitter_a)
+    with CaptureQueriesContext(connection) as queries:
+        created = _submit(client, local_id="mem-1")
+    assert created.status_code == 201
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "registry_metastasis"' in sql]

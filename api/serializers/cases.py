@@ -19,6 +19,7 @@ from registry.models import (
     Treatment,
 )
 from registry.services.case_payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
+from registry.services.case_store import CaseDetails
 
 
 class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -173,8 +174,13 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return fields
 
     def to_representation(self, case):
-        position = {m.pk: index for index, m in enumerate(case.metastases.all())}
-        for treatment in case.treatments.all():
+        # `case` is a Case with its children prefetched, or the CaseDetails a write
+        # handed back (registry.services.case_store), which holds them as tuples.
+        metastases, treatments = case.metastases, case.treatments
+        if not isinstance(case, CaseDetails):
+            metastases, treatments = metastases.all(), treatments.all()
+        position = {m.pk: index for index, m in enumerate(metastases)}
+        for treatment in treatments:
             treatment.metastasis_index = position.get(treatment.metastasis_id)
         return super().to_representation(case)
 

@@ -40,14 +40,15 @@ from registry.case_keys import local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import BatchItem, FieldError, case_batch_submit, check_batch_size
+from registry.services.case_store import CaseDetails
 from registry.services.cases import (
+    CaseWrite,
     Outcome,
-    case_create,
     case_delete,
     case_review,
+    case_submit,
     case_update,
     case_upsert,
-    has_details,
 )
 from registry.services.flags import case_confirm_flags
 from registry.services.redaction import case_redact
@@ -155,13 +156,13 @@ class CaseViewSet(viewsets.ModelViewSet):
         local_id = serializer.validated_data.get("local_id")
         if not local_id:
             raise ValidationError({"local_id": ["This field is required."]})
-        case = case_create(
+        write = case_submit(
             institution=self._institution_named(serializer.validated_data),
             local_id=local_id,
             payload=serializer.payload(),
             actor=request.user,
         )
-        return self._case_response(case, status.HTTP_201_CREATED)
+        return self._write_response(write, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -178,7 +179,7 @@ class CaseViewSet(viewsets.ModelViewSet):
             partial=partial,
             expected_version=expected_version(request),
         )
-        return self._case_response(write.case, status.HTTP_200_OK)
+        return self._write_response(write, status.HTTP_200_OK)
 
     def destroy(self, request, *args, **kwargs):
         case_delete(case=self.get_object(), actor=request.user)
@@ -298,8 +299,8 @@ class CaseViewSet(viewsets.ModelViewSet):
             expected_version=expected_version(request),
         )
         created = write.outcome == Outcome.CREATED
-        return self._case_response(
-            write.case, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return self._write_response(
+            write, status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
     # ---------------------------------------------------------------- batches
@@ -365,10 +366,17 @@ class CaseViewSet(viewsets.ModelViewSet):
             self.request.user, code if code is not None else in_query
         )
 
-    def _case_response(self, case: Case, status_code: int) -> Response:
-        # A case just created carries its relations and children already (no re-read).
+    def _write_response(self, write: CaseWrite, status_code: int) -> Response:
+        # A case just written is answered with as the write left it in memory (no re-read).
+        if write.details is not None:
+            return self._case_response(write.details, status_code)
+        return self._case_response(write.case, status_code)
+
+    def _case_response(self, case: Case | CaseDetails, status_code: int) -> Response:
         fresh = (
-            case if has_details(case) else with_case_details(Case.objects.filter(pk=case.pk)).get()
+            case
+            if isinstance(case, CaseDetails)
+            else with_case_details(Case.objects.filter(pk=case.pk)).get()
         )
         headers = {"ETag": case_etag(fresh)}
         self.headers["ETag"] = headers["ETag"]  # not the read version get_object left there
