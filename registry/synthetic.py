@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from registry.services.case_payload import CASE_FIELDS
+from registry.payload import CASE_FIELDS
 from registry.subtypes import Receptors, derive_breast_subtype
 
 # Data abstracted up to the end of this year: diagnoses and intervals stay before it.
@@ -786,7 +786,7 @@ class SyntheticCase:
     treatments: list[SyntheticTreatment]
 
     def payload(self) -> dict:
-        """The case as an API/batch payload (`registry.services.case_payload` shape)."""
+        """The case as an API/batch payload (`registry.payload` shape)."""
         # Every payload field but the literature ones, which synthetic cases never have.
         case = {
             name: getattr(self, name)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from registry.admin.cases import CaseAdmin
 from registry.models import ApiToken, Case, Metastasis, ReviewStatus
 from registry.models.token import hash_token
-from registry.services.case_payload import CASE_FIELDS
+from registry.payload import CASE_FIELDS
 from registry.services.cases import case_create, case_review
 from registry.services.tokens import token_issue
 from tests.factories import founding_payload

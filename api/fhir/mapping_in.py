@@ -33,8 +33,8 @@ from api.fhir.outcome import (
 )
 from api.fhir.parsing import element_name
 from registry.models import Modality, Sex, StageGroup, TreatmentTarget, VitalStatus
+from registry.payload import CasePayload
 from registry.pseudonyms import case_key_pseudonym
-from registry.services.case_payload import CodedPayload
 
 # AJCC stage codes as mCODE sends them: "3C", "IIIC", "1A1", "4B".
 _AJCC_STAGE = re.compile(r"^(?:stage\s*)?(0|I{1,3}|IV|[1-4])([ABC])?(\d)?$", re.IGNORECASE)
@@ -68,7 +68,7 @@ class MappedCase:
     """The payload for `case_upsert`, its key, and the FHIRPath behind each field."""
 
     local_id: str
-    payload: CodedPayload
+    payload: CasePayload
     sources: dict[str, str]
     notes: list[Issue] = field(default_factory=list)
 
@@ -231,7 +231,7 @@ class _BundleReader:
         self.errors: list[Issue] = []
         self.notes: list[Issue] = []
         self.sources: dict[str, str] = {"": "Bundle"}
-        self.payload: CodedPayload = {}
+        self.payload: CasePayload = {}
         self.metastases: list[dict] = []
         self.treatments: list[dict] = []
         self.secondary_at: dict[int, int] = {}  # entry index → metastasis index

@@ -18,7 +18,7 @@ from registry.models import (
     ReviewStatus,
     Treatment,
 )
-from registry.services.case_payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
+from registry.payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
 from registry.services.case_store import CaseDetails
 
 

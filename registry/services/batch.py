@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 
 from registry.case_keys import clean_local_id, local_id_key
 from registry.models import Case, Institution, User
-from registry.services.case_payload import CodedPayload
+from registry.payload import CasePayload
 from registry.services.case_store import PreparedCase, apply_change, prepare_case, store_cases
 from registry.services.cases import Outcome, case_upsert
 from registry.vocabularies import current_vocabularies
@@ -57,7 +57,7 @@ class BatchItem:
     """One case of a batch; `errors` holds problems found before the registry saw it."""
 
     local_id: str | None
-    payload: CodedPayload
+    payload: CasePayload
     errors: tuple[FieldError, ...] = ()
 
 

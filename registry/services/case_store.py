@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from registry.edits import check_case, derive_case_values
 from registry.models import Case, CaseFlag, Metastasis, ReviewStatus, Treatment, User
+from registry.payload import CASE_FIELDS, CasePayload, build_case, case_payload
 from registry.services.bulk_rows import create_with_history, insert_history, update_rows
-from registry.services.case_payload import CASE_FIELDS, CodedPayload, build_case, case_payload
 from registry.services.flags import settle_flags
 from registry.soft_edits import Flag, flag_case
 from registry.vocabularies import VocabularySnapshot, current_vocabularies
@@ -57,7 +57,7 @@ class CaseDetails:
 
 
 def prepare_case(
-    case: Case, payload: CodedPayload, vocab: VocabularySnapshot | None = None
+    case: Case, payload: CasePayload, vocab: VocabularySnapshot | None = None
 ) -> PreparedCase:
     """Build the payload onto `case`, derive and validate in memory.
 

@@ -17,7 +17,7 @@ from registry.case_keys import clean_local_id, local_id_key
 from registry.deidentification import find_identifiers, identifier_message
 from registry.edits import derive_case_values
 from registry.models import Case, Institution, ReviewStatus, User
-from registry.services.case_payload import CodedPayload, build_case, case_payload
+from registry.payload import CasePayload, build_case, case_payload
 from registry.services.case_store import (
     CaseDetails,
     LocalIdTaken,
@@ -70,7 +70,7 @@ class StaleVersion(Exception):
 
 @transaction.atomic
 def case_create(
-    *, institution: Institution, local_id: str, payload: CodedPayload, actor: User | None
+    *, institution: Institution, local_id: str, payload: CasePayload, actor: User | None
 ) -> Case:
     """A new case; ValidationError if invalid or if `local_id` is taken."""
     return case_submit(
@@ -80,7 +80,7 @@ def case_create(
 
 @transaction.atomic
 def case_submit(
-    *, institution: Institution, local_id: str, payload: CodedPayload, actor: User | None
+    *, institution: Institution, local_id: str, payload: CasePayload, actor: User | None
 ) -> CaseWrite:
     """`case_create`, handing back the CaseWrite (with the case's details) the API answers with."""
     local_id = clean_local_id(local_id)
@@ -98,7 +98,7 @@ def case_submit(
 def case_update(
     *,
     case: Case,
-    payload: CodedPayload,
+    payload: CasePayload,
     actor: User | None,
     partial: bool = False,
     expected_version: int | None = None,
@@ -128,7 +128,7 @@ def case_upsert(
     *,
     institution: Institution,
     local_id: str,
-    payload: CodedPayload,
+    payload: CasePayload,
     actor: User | None,
     expected_version: int | None = None,
 ) -> CaseWrite:
@@ -204,7 +204,7 @@ def case_delete(*, case: Case, actor: User | None) -> None:
 # ---------------------------------------------------------------- internal steps
 
 
-def _patched(before: CodedPayload, patch: CodedPayload, vocab: VocabularySnapshot):
+def _patched(before: CasePayload, patch: CasePayload, vocab: VocabularySnapshot):
     """The stored case with the patch applied.
 
     A subtype that was derived from the old receptors is derived again when the
