@@ -147,6 +147,35 @@ def test_curator_rejects_with_a_reason_and_without_one_gets_400(curator, hospita
     assert response.json()["rejection_reason"] == "Duplicate of r-0"
 
 
+def test_a_review_that_changes_nothing_keeps_the_version_as_in_the_admin(curator, hospital_a):
+    case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
+    client = client_for(curator)
+    url = f"{CASES_URL}{case.uuid}/review/"
+    first = client.post(url, {"status": "verified"}, format="json")
+    again = client.post(url, {"status": "verified"}, format="json")
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first["ETag"] == again["ETag"] == '"v2"'
+    assert case.history.count() == 2  # created, verified: the repeat wrote nothing
+
+
+def test_a_decision_changes_only_after_re_opening_and_otherwise_409(curator, hospital_a):
+    case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
+    client = client_for(curator)
+    url = f"{CASES_URL}{case.uuid}/review/"
+    assert client.post(url, {"status": "verified"}, format="json").status_code == 200
+    flipped = client.post(url, {"status": "rejected", "reason": "Not a metastasis"}, format="json")
+    assert flipped.status_code == 409
+    assert flipped["Content-Type"] == "application/problem+json"
+    assert flipped.json()["code"] == "review_transition_refused"
+    assert "in_review" in flipped.json()["detail"]
+    assert client.get(f"{CASES_URL}{case.uuid}/").json()["status"] == "verified"
+    assert client.post(url, {"status": "in_review"}, format="json").status_code == 200
+    rejected = client.post(url, {"status": "rejected", "reason": "Not a metastasis"}, format="json")
+    assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
+    back = client.post(url, {"status": "submitted"}, format="json")
+    assert (back.status_code, back.json()["code"]) == (409, "review_transition_refused")
+
+
 def test_curator_deletes_and_the_history_keeps_who(curator, hospital_a):
     case = case_create(institution=hospital_a, local_id="d", payload=founding_payload(), actor=None)
     assert client_for(curator).delete(f"{CASES_URL}{case.uuid}/").status_code == 204

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from registry.models import Case, Metastasis, ReviewStatus, Treatment
+from registry.review import ReviewTransitionRefused
 from registry.selectors import with_case_details
 from registry.services.case_store import prepare_case
 from registry.services.cases import (
@@ -235,6 +236,7 @@ def test_an_unknown_review_status_is_rejected(founding_case, curator):
 
 def test_verifying_clears_an_earlier_rejection_reason(founding_case, curator):
     case_review(case=founding_case, status="rejected", reason="Check the site", actor=curator)
+    case_review(case=founding_case, status="in_review", actor=curator)  # re-opened
     case_review(case=founding_case, status="verified", actor=curator)
     case = stored(founding_case)
     assert (case.status, case.rejection_reason) == (ReviewStatus.VERIFIED, "")
@@ -269,6 +271,62 @@ def test_an_unchanged_resend_keeps_the_review_status(founding_case, submitter_a,
     case_review(case=founding_case, status="verified", actor=curator)
     case_update(case=founding_case, payload=founding_payload(), actor=submitter_a)
     assert stored(founding_case).status == ReviewStatus.VERIFIED
+
+
+# ---------------------------------------------------------------- review transitions
+
+STATUSES = [
+    ReviewStatus.SUBMITTED,
+    ReviewStatus.IN_REVIEW,
+    ReviewStatus.VERIFIED,
+    ReviewStatus.REJECTED,
+]
+ALLOWED = {
+    ("submitted", "in_review"),
+    ("submitted", "verified"),
+    ("submitted", "rejected"),
+    ("in_review", "verified"),
+    ("in_review", "rejected"),
+    ("verified", "in_review"),
+    ("rejected", "in_review"),
+    ("rejected", "rejected"),  # with another reason: the reason is corrected
+}
+REACH = {  # the reviews that bring a new case to each status
+    "submitted": [],
+    "in_review": ["in_review"],
+    "verified": ["verified"],
+    "rejected": ["rejected"],
+}
+
+
+@pytest.mark.parametrize("current", STATUSES)
+@pytest.mark.parametrize("requested", STATUSES)
+def test_a_review_follows_the_documented_transitions(founding_case, curator, current, requested):
+    for status in REACH[current]:
+        case_review(case=founding_case, status=status, reason="First reason", actor=curator)
+    before = stored(founding_case)
+    reason = "Another reason" if requested == ReviewStatus.REJECTED else ""
+    if current == requested and (current, requested) not in ALLOWED:
+        case_review(case=founding_case, status=requested, reason=reason, actor=curator)
+        assert stored(founding_case).version == before.version  # nothing to do: no write
+    elif (current, requested) in ALLOWED:
+        reviewed = case_review(case=founding_case, status=requested, reason=reason, actor=curator)
+        assert (reviewed.status, reviewed.version) == (requested, before.version + 1)
+    else:
+        with pytest.raises(ReviewTransitionRefused, match=f"from {current} it can go to"):
+            case_review(case=founding_case, status=requested, reason=reason, actor=curator)
+        after = stored(founding_case)
+        assert (after.status, after.version) == (before.status, before.version)
+
+
+def test_a_review_that_changes_nothing_writes_nothing(founding_case, curator):
+    case_review(case=founding_case, status="rejected", reason="Check the site", actor=curator)
+    history = founding_case.history.count()
+    again = case_review(
+        case=founding_case, status="rejected", reason="  Check the site ", actor=curator
+    )
+    assert again.version == 2
+    assert founding_case.history.count() == history
 
 
 # ---------------------------------------------------------------- delete

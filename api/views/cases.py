@@ -190,10 +190,17 @@ class CaseViewSet(viewsets.ModelViewSet):
         responses=CaseSerializer,
         parameters=[ETAG],
         summary="Review a case",
+        description=(
+            "Curators move a case to in_review, verified or rejected (a rejection needs a "
+            "reason). From submitted a case may go to any of them; from in_review to verified "
+            "or rejected; a decision (verified, rejected) changes only by re-opening it to "
+            "in_review first (409 otherwise), and a rejection's reason may be corrected. A "
+            "review to the status the case already has (and the same reason) writes nothing "
+            "and keeps the version."
+        ),
     )
     @action(detail=True, methods=["post"])
     def review(self, request, uuid=None):
-        """Curators move a case to in_review, verified or rejected (with a reason)."""
         params = CaseReviewSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         with transaction.atomic():

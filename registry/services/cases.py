@@ -18,6 +18,7 @@ from registry.deidentification import find_identifiers, identifier_message
 from registry.edits import derive_case_values
 from registry.models import Case, Institution, ReviewStatus, User
 from registry.payload import CasePayload, build_case, case_payload
+from registry.review import check_review_transition
 from registry.services.case_store import (
     CaseDetails,
     LocalIdTaken,
@@ -167,7 +168,11 @@ def case_upsert(
 
 @transaction.atomic
 def case_review(*, case: Case, status: str, reason: str = "", actor: User | None) -> Case:
-    """Move a case through review: submitted → in_review → verified | rejected."""
+    """Move a case through review as `registry.review` allows.
+
+    ReviewTransitionRefused for a move the table does not allow; a review that
+    changes nothing (same status, same reason) writes nothing and keeps the version.
+    """
     if status not in ReviewStatus.values:
         raise ValidationError({"status": [f"Unknown review status '{status}'."]})
     reason = reason.strip() if status == ReviewStatus.REJECTED else ""
@@ -178,6 +183,9 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
         raise ValidationError({"rejection_reason": [identifier_message(kinds)]})
     # The stored row, not the caller's copy, which may be older (the version is the ETag).
     stored = Case.objects.select_for_update().get(pk=case.pk)
+    if (stored.status, stored.rejection_reason) == (status, reason):
+        return stored
+    check_review_transition(stored.status, status)
     stored.status = status
     stored.rejection_reason = reason
     stored.version += 1
