@@ -295,3 +295,14 @@ def test_a_created_case_is_answered_without_reading_it_back(submitter_a):
     assert created.status_code == 201
     reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     assert not [sql for sql in reads if 'FROM "registry_metastasis"' in sql]
+
+
+@pytest.mark.parametrize("local_id", [None, "", "   "])
+def test_a_case_without_a_local_id_is_refused_on_the_field(submitter_a, local_id):
+    body = founding_payload()
+    if local_id is not None:
+        body["local_id"] = local_id
+    response = client_for(submitter_a).post(CASES_URL, body, format="json")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["local_id"]
+    assert not Case.objects.exists()

@@ -5,7 +5,6 @@ Integrators also get the reliable ways in: `PUT cases/by-local-id/{local_id}/`
 `Idempotency-Key` on POSTs, and `ETag`/`If-Match` on every case.
 """
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -153,12 +152,10 @@ class CaseViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        local_id = serializer.validated_data.get("local_id")
-        if not local_id:
-            raise ValidationError({"local_id": ["This field is required."]})
         write = case_submit(
             institution=self._institution_named(serializer.validated_data),
-            local_id=local_id,
+            # Required and non-blank on create (CaseSerializer.get_fields).
+            local_id=serializer.validated_data["local_id"],
             payload=serializer.payload(),
             actor=request.user,
         )
@@ -203,13 +200,12 @@ class CaseViewSet(viewsets.ModelViewSet):
     def review(self, request, uuid=None):
         params = CaseReviewSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        with transaction.atomic():
-            case = case_review(
-                case=self.get_object(),
-                status=params.validated_data["status"],
-                reason=params.validated_data.get("reason", ""),
-                actor=request.user,
-            )
+        case = case_review(
+            case=self.get_object(),
+            status=params.validated_data["status"],
+            reason=params.validated_data.get("reason", ""),
+            actor=request.user,
+        )
         return self._case_response(case, status.HTTP_200_OK)
 
     @extend_schema(
