@@ -62,41 +62,12 @@ class CasePayload(TypedDict, total=False):
     treatments: list[TreatmentPayload]
 
 
+# The stored fields in payload order, read off the TypedDicts so there is one list.
 CASE_FIELDS = [
-    "source",
-    "doi",
-    "pmid",
-    "sex",
-    "age_at_diagnosis",
-    "menopausal_status",
-    "year_of_diagnosis",
-    "primary_site",
-    "primary_morphology",
-    "primary_laterality",
-    "grade",
-    "stage_group",
-    "er_percent",
-    "pr_percent",
-    "her2_ihc",
-    "her2_ish",
-    "ki67_percent",
-    "subtype",
-    "vital_status",
-    "follow_up_months",
+    name for name in CasePayload.__annotations__ if name not in ("metastases", "treatments")
 ]
-METASTASIS_FIELDS = [
-    "site",
-    "laterality",
-    "months_from_primary",
-    "presentation",
-    "size_mm",
-    "misdiagnosis",
-    "misdiagnosis_text",
-    "confirmed_by",
-    "morphology",
-]
-# `metastasis` in a treatment is the index of the targeted metastasis in the list.
-TREATMENT_FIELDS = ["modality", "target", "metastasis", "intent", "months_from_primary", "response"]
+METASTASIS_FIELDS = list(MetastasisPayload.__annotations__)
+TREATMENT_FIELDS = list(TreatmentPayload.__annotations__)
 
 
 def _attname(model, name: str) -> str:
