@@ -7,6 +7,7 @@ Each step hands back what it produces: `prepare_case` a `PreparedCase`,
 without reading the case back (a measured goal: see docs/performance.md).
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -28,12 +29,14 @@ class LocalIdTaken(Exception):
 @dataclass(frozen=True)
 class PreparedCase:
     """A case built, derived and checked in memory, with its children and the flags it
-    raises; nothing is saved until `store_cases`."""
+    raises; nothing is saved until `store_cases`. `vocab` is the snapshot it was
+    checked against, whose coded rows the written case is answered with."""
 
     case: Case
     metastases: tuple[Metastasis, ...]
     treatments: tuple[Treatment, ...]
     flags: tuple[Flag, ...]
+    vocab: VocabularySnapshot
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,8 @@ def prepare_case(
     _, metastases, treatments = build_case(payload, case)
     derive_case_values(case, vocab)
     check_case(case, metastases, treatments, vocab)
-    return PreparedCase(
-        case, tuple(metastases), tuple(treatments), tuple(flag_case(case, metastases, vocab))
-    )
+    flags = tuple(flag_case(case, metastases, vocab))
+    return PreparedCase(case, tuple(metastases), tuple(treatments), flags, vocab)
 
 
 def apply_change(prepared: PreparedCase, stored: Case, actor: User | None) -> PreparedCase | None:
@@ -90,7 +92,7 @@ def apply_change(prepared: PreparedCase, stored: Case, actor: User | None) -> Pr
         stored.status = ReviewStatus.SUBMITTED
         stored.rejection_reason = ""
     stored.version += 1
-    return PreparedCase(stored, prepared.metastases, prepared.treatments, prepared.flags)
+    return dataclasses.replace(prepared, case=stored)
 
 
 def insert_case(prepared: PreparedCase, actor: User | None) -> CaseDetails:
@@ -145,13 +147,12 @@ def store_cases(
         delete_children(cases, actor, now)
     _insert_children(written, actor, now)
     flags.write(actor, now)
-    vocab = current_vocabularies()
-    return [_details(p, tuple(flags.of(p.case)), vocab) for p in written]
+    return [_details(p, tuple(flags.of(p.case))) for p in written]
 
 
-def _details(prepared: PreparedCase, flags: tuple[CaseFlag, ...], vocab) -> CaseDetails:
+def _details(prepared: PreparedCase, flags: tuple[CaseFlag, ...]) -> CaseDetails:
     """The written case with the snapshot's coded rows: the rows hold exactly these values."""
-    case = prepared.case
+    case, vocab = prepared.case, prepared.vocab
     case.primary_site = vocab.topography[case.primary_site_id]
     case.primary_morphology = vocab.morphology[case.primary_morphology_id]
     case.subtype = vocab.subtypes[case.subtype_id] if case.subtype_id is not None else None
