@@ -136,6 +136,15 @@ def test_local_id_cannot_be_changed_by_an_update(submitter_a):
 # ---------------------------------------------------------------- review and delete
 
 
+@pytest.fixture
+def review(curator, hospital_a):
+    """A submitted case and a curator's poster to its review URL."""
+    case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
+    client = client_for(curator)
+    url = f"{CASES_URL}{case.uuid}/review/"
+    return case, lambda body: client.post(url, body, format="json")
+
+
 def test_curator_rejects_with_a_reason_and_without_one_gets_400(curator, hospital_a):
     case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
     client = client_for(curator)
@@ -147,32 +156,28 @@ def test_curator_rejects_with_a_reason_and_without_one_gets_400(curator, hospita
     assert response.json()["rejection_reason"] == "Duplicate of r-0"
 
 
-def test_a_review_that_changes_nothing_keeps_the_version_as_in_the_admin(curator, hospital_a):
-    case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
-    client = client_for(curator)
-    url = f"{CASES_URL}{case.uuid}/review/"
-    first = client.post(url, {"status": "verified"}, format="json")
-    again = client.post(url, {"status": "verified"}, format="json")
+def test_a_review_that_changes_nothing_keeps_the_version_as_in_the_admin(review):
+    case, post = review
+    first = post({"status": "verified"})
+    again = post({"status": "verified"})
     assert (first.status_code, again.status_code) == (200, 200)
     assert first["ETag"] == again["ETag"] == '"v2"'
     assert case.history.count() == 2  # created, verified: the repeat wrote nothing
 
 
-def test_a_decision_changes_only_after_re_opening_and_otherwise_409(curator, hospital_a):
-    case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
-    client = client_for(curator)
-    url = f"{CASES_URL}{case.uuid}/review/"
-    assert client.post(url, {"status": "verified"}, format="json").status_code == 200
-    flipped = client.post(url, {"status": "rejected", "reason": "Not a metastasis"}, format="json")
+def test_a_decision_changes_only_after_re_opening_and_otherwise_409(review, curator):
+    case, post = review
+    assert post({"status": "verified"}).status_code == 200
+    flipped = post({"status": "rejected", "reason": "Not a metastasis"})
     assert flipped.status_code == 409
     assert flipped["Content-Type"] == "application/problem+json"
     assert flipped.json()["code"] == "review_transition_refused"
     assert "in_review" in flipped.json()["detail"]
-    assert client.get(f"{CASES_URL}{case.uuid}/").json()["status"] == "verified"
-    assert client.post(url, {"status": "in_review"}, format="json").status_code == 200
-    rejected = client.post(url, {"status": "rejected", "reason": "Not a metastasis"}, format="json")
+    assert client_for(curator).get(f"{CASES_URL}{case.uuid}/").json()["status"] == "verified"
+    assert post({"status": "in_review"}).status_code == 200
+    rejected = post({"status": "rejected", "reason": "Not a metastasis"})
     assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
-    back = client.post(url, {"status": "submitted"}, format="json")
+    back = post({"status": "submitted"})
     assert (back.status_code, back.json()["code"]) == (409, "review_transition_refused")
 
 
