@@ -1,15 +1,9 @@
 """Bearer-token authentication against the hashed tokens of `registry`."""
 
-import datetime
-
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from api.throttling import FailedTokenThrottle
-from registry.services.tokens import token_authenticate
-
-# Recording every use would turn each read into a write; a coarse mark is enough.
-LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
+from registry.services.tokens import token_authenticate, token_mark_used
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -38,9 +32,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             failures.record_failure()
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+        token_mark_used(token)
         return token.user, token
 
     def authenticate_header(self, request):

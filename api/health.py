@@ -7,6 +7,8 @@ so a load balancer stops routing to an instance that has lost it.
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
+from api.problems import problem_response
+
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
@@ -17,14 +19,6 @@ def readyz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
-        return JsonResponse(
-            {
-                "type": "about:blank",
-                "title": "Service Unavailable",
-                "status": 503,
-                "detail": "The database cannot be reached.",
-            },
-            status=503,
-            content_type="application/problem+json",
-        )
+        # The API's one problem shape, with the same code as a 503 from any view.
+        return problem_response(503, "The database cannot be reached.", "database_unavailable")
     return JsonResponse({"status": "ready", "database": "ok"})

@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
 from registry.services.cases import StaleVersion
 
@@ -53,6 +54,12 @@ class IdempotencyKeyReused(exceptions.APIException):
         "This Idempotency-Key was used with a different request; use a new key for a new request."
     )
     default_code = "idempotency_key_reused"
+
+
+class ReviewConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The case's review status does not lead there."
+    default_code = "review_transition_refused"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -111,6 +118,8 @@ def _as_api_exception(exc: Exception) -> Exception:
         return PreconditionFailed(
             f"The case is at version {exc.current_version}; read it again and reapply your change."
         )
+    if isinstance(exc, ReviewTransitionRefused):
+        return ReviewConflict(str(exc))
     if isinstance(exc, BatchTooLarge):
         return PayloadTooLarge(str(exc), code="batch_too_large")
     if isinstance(exc, Http404):

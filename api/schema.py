@@ -54,6 +54,11 @@ class RegistryAutoSchema(AutoSchema):
             statuses["404"] = "No such resource, or not yours to see"
         if method in ("PUT", "PATCH", "DELETE"):
             statuses["412"] = "If-Match names no current version of the case"
+        if getattr(self.view, "action", None) == "review":
+            statuses["409"] = (
+                "The case's review status does not lead to the one asked for "
+                "(code review_transition_refused); re-open a decision (in_review) first"
+            )
         if getattr(self.view, "action", None) in getattr(self.view, "idempotent_actions", ()):
             statuses["409"] = (
                 "A request with this Idempotency-Key is still in progress; retry after "

@@ -2,6 +2,11 @@
 
 A misspelt value must stop the process at start-up rather than silently turn a
 security switch off, so every reader raises ``ImproperlyConfigured`` on bad input.
+
+Every reader also accepts ``<NAME>_FILE``: the path of a file holding the value
+(Docker and Kubernetes secrets mount them so), read and stripped, as healthchecks
+does. Setting both ``NAME`` and ``NAME_FILE`` is an error: which one wins would
+otherwise be a guess.
 """
 
 import os
@@ -12,15 +17,34 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def _raw(name: str) -> str | None:
+    """The value of ``name`` from the environment or from the file ``name_FILE`` names."""
+    file_name = f"{name}_FILE"
+    path = os.environ.get(file_name)
+    if path is None:
+        return os.environ.get(name)
+    if name in os.environ:
+        raise ImproperlyConfigured(f"Set either {name} or {file_name}, not both.")
+    try:
+        with open(path, encoding="utf-8") as secret:
+            return secret.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ImproperlyConfigured(
+            f"{file_name}={path!r} cannot be read: {error.__class__.__name__}."
+        ) from None
+
+
 def env_str(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name, default)
+    value = _raw(name)
+    if value is None:
+        value = default
     if value is None:
         raise ImproperlyConfigured(f"The environment variable {name} is required.")
     return value
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None or raw == "":
         return default
     value = raw.strip().lower()
@@ -34,7 +58,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None or raw == "":
         return default
     try:
@@ -44,7 +68,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]

@@ -73,7 +73,7 @@ def derive_breast_subtype(receptors: Receptors) -> str | None:
 
 # ---------------------------------------------------------------- what known receptors rule out
 
-# Each St Gallen 2013 surrogate as the conditions it requires (DESIGN.md §2). A
+# Each St Gallen 2013 surrogate as the conditions it requires (docs/clinical-edits.md). A
 # condition answers True, False, or None while a receptor it reads is missing;
 # `any_of` holds if one of its conditions holds.
 

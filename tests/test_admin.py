@@ -15,7 +15,7 @@ from django.urls import reverse
 from registry.admin.cases import CaseAdmin
 from registry.models import ApiToken, Case, Metastasis, ReviewStatus
 from registry.models.token import hash_token
-from registry.services.case_payload import CASE_FIELDS
+from registry.payload import CASE_FIELDS
 from registry.services.cases import case_create, case_review
 from registry.services.tokens import token_issue
 from tests.factories import founding_payload
@@ -222,6 +222,27 @@ def test_verify_action_verifies_and_records_the_curator(
     latest = case.history.first()
     assert (latest.status, latest.history_user) == (ReviewStatus.VERIFIED, curator)
     assert "1 case moved to verified." in shown_messages(response)
+
+
+def test_verify_action_leaves_a_rejected_case_until_it_is_re_opened(
+    curator_client, curator, hospital_a, submitter_a
+):
+    rejected = make_case(hospital_a, submitter_a, "f-1")
+    case_review(case=rejected, status=ReviewStatus.REJECTED, reason="Duplicate", actor=curator)
+    waiting = make_case(hospital_a, submitter_a, "f-2")
+
+    response = curator_client.post(
+        CHANGELIST,
+        {"action": "mark_verified", ACTION_CHECKBOX_NAME: [rejected.pk, waiting.pk], "index": 0},
+    )
+
+    rejected.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (rejected.status, rejected.version) == (ReviewStatus.REJECTED, 2)
+    assert waiting.status == ReviewStatus.VERIFIED
+    shown = shown_messages(response)
+    assert "1 case moved to verified." in shown
+    assert any(m.startswith("1 case not moved to verified (f-1)") for m in shown), shown
 
 
 def test_in_review_action_leaves_cases_already_in_review_alone(

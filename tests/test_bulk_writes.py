@@ -1,4 +1,4 @@
-"""The bulk write path (`registry.services.cases.store_cases`) writes what the ORM would.
+"""The bulk write path (`registry.services.case_store.store_cases`) writes what the ORM would.
 
 On PostgreSQL the services insert cases, children and their history rows with one
 `INSERT ... SELECT FROM UNNEST` per table (`registry.services.bulk_rows`), and

@@ -136,6 +136,15 @@ def test_local_id_cannot_be_changed_by_an_update(submitter_a):
 # ---------------------------------------------------------------- review and delete
 
 
+@pytest.fixture
+def review(curator, hospital_a):
+    """A submitted case and a curator's poster to its review URL."""
+    case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
+    client = client_for(curator)
+    url = f"{CASES_URL}{case.uuid}/review/"
+    return case, lambda body: client.post(url, body, format="json")
+
+
 def test_curator_rejects_with_a_reason_and_without_one_gets_400(curator, hospital_a):
     case = case_create(institution=hospital_a, local_id="r", payload=founding_payload(), actor=None)
     client = client_for(curator)
@@ -145,6 +154,31 @@ def test_curator_rejects_with_a_reason_and_without_one_gets_400(curator, hospita
     assert response.status_code == 200
     assert response.json()["status"] == "rejected"
     assert response.json()["rejection_reason"] == "Duplicate of r-0"
+
+
+def test_a_review_that_changes_nothing_keeps_the_version_as_in_the_admin(review):
+    case, post = review
+    first = post({"status": "verified"})
+    again = post({"status": "verified"})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first["ETag"] == again["ETag"] == '"v2"'
+    assert case.history.count() == 2  # created, verified: the repeat wrote nothing
+
+
+def test_a_decision_changes_only_after_re_opening_and_otherwise_409(review, curator):
+    case, post = review
+    assert post({"status": "verified"}).status_code == 200
+    flipped = post({"status": "rejected", "reason": "Not a metastasis"})
+    assert flipped.status_code == 409
+    assert flipped["Content-Type"] == "application/problem+json"
+    assert flipped.json()["code"] == "review_transition_refused"
+    assert "in_review" in flipped.json()["detail"]
+    assert client_for(curator).get(f"{CASES_URL}{case.uuid}/").json()["status"] == "verified"
+    assert post({"status": "in_review"}).status_code == 200
+    rejected = post({"status": "rejected", "reason": "Not a metastasis"})
+    assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
+    back = post({"status": "submitted"})
+    assert (back.status_code, back.json()["code"]) == (409, "review_transition_refused")
 
 
 def test_curator_deletes_and_the_history_keeps_who(curator, hospital_a):
@@ -263,3 +297,34 @@ def test_throttle_counters_and_timeout_cost_a_fixed_few_queries_per_request(subm
     # failed-token budget, token budget, count (cull), key read, write, savepoints; timeout
     # set and reset
     assert len(cache_work) <= 9
+
+
+def test_a_replaced_case_is_answered_as_it_is_then_read_back(submitter_a):
+    client = client_for(submitter_a)
+    created = _submit(client, local_id="put-1").json()
+    url = f"{CASES_URL}{created['uuid']}/"
+    changed = {**founding_payload(age_at_diagnosis=61), "local_id": "put-1"}
+    replaced = client.put(url, changed, format="json")
+    assert replaced.status_code == 200 and replaced["ETag"] == '"v2"'
+    assert replaced.json() == client.get(url).json()
+    assert replaced.json()["age_at_diagnosis"] == 61
+
+
+def test_a_created_case_is_answered_without_reading_it_back(submitter_a):
+    client = client_for(submitter_a)
+    with CaptureQueriesContext(connection) as queries:
+        created = _submit(client, local_id="mem-1")
+    assert created.status_code == 201
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "registry_metastasis"' in sql]
+
+
+@pytest.mark.parametrize("local_id", [None, "", "   "])
+def test_a_case_without_a_local_id_is_refused_on_the_field(submitter_a, local_id):
+    body = founding_payload()
+    if local_id is not None:
+        body["local_id"] = local_id
+    response = client_for(submitter_a).post(CASES_URL, body, format="json")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["local_id"]
+    assert not Case.objects.exists()

@@ -1,4 +1,4 @@
-"""Who may do what with a case: the persona matrix of DESIGN.md §4.
+"""Who may do what with a case: the persona matrix of docs/integrators.md ("Who may do what").
 
 Every row is persona × operation on a case of hospital A, with the exact status.
 Hospital B's submitter gets 404, not 403, so it cannot learn that the case exists.

@@ -1,15 +1,21 @@
 """Case services: keys per institution, replace and patch, versions, review, delete, history."""
 
+import dataclasses
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from registry.models import Case, Metastasis, ReviewStatus, Treatment
+from registry.review import ReviewTransitionRefused
+from registry.selectors import with_case_details
+from registry.services.case_store import prepare_case
 from registry.services.cases import (
     Outcome,
     StaleVersion,
     case_create,
     case_delete,
     case_review,
+    case_submit,
     case_update,
 )
 from tests.factories import founding_payload
@@ -230,6 +236,7 @@ def test_an_unknown_review_status_is_rejected(founding_case, curator):
 
 def test_verifying_clears_an_earlier_rejection_reason(founding_case, curator):
     case_review(case=founding_case, status="rejected", reason="Check the site", actor=curator)
+    case_review(case=founding_case, status="in_review", actor=curator)  # re-opened
     case_review(case=founding_case, status="verified", actor=curator)
     case = stored(founding_case)
     assert (case.status, case.rejection_reason) == (ReviewStatus.VERIFIED, "")
@@ -264,6 +271,62 @@ def test_an_unchanged_resend_keeps_the_review_status(founding_case, submitter_a,
     case_review(case=founding_case, status="verified", actor=curator)
     case_update(case=founding_case, payload=founding_payload(), actor=submitter_a)
     assert stored(founding_case).status == ReviewStatus.VERIFIED
+
+
+# ---------------------------------------------------------------- review transitions
+
+STATUSES = [
+    ReviewStatus.SUBMITTED,
+    ReviewStatus.IN_REVIEW,
+    ReviewStatus.VERIFIED,
+    ReviewStatus.REJECTED,
+]
+ALLOWED = {
+    ("submitted", "in_review"),
+    ("submitted", "verified"),
+    ("submitted", "rejected"),
+    ("in_review", "verified"),
+    ("in_review", "rejected"),
+    ("verified", "in_review"),
+    ("rejected", "in_review"),
+    ("rejected", "rejected"),  # with another reason: the reason is corrected
+}
+REACH = {  # the reviews that bring a new case to each status
+    "submitted": [],
+    "in_review": ["in_review"],
+    "verified": ["verified"],
+    "rejected": ["rejected"],
+}
+
+
+@pytest.mark.parametrize("current", STATUSES)
+@pytest.mark.parametrize("requested", STATUSES)
+def test_a_review_follows_the_documented_transitions(founding_case, curator, current, requested):
+    for status in REACH[current]:
+        case_review(case=founding_case, status=status, reason="First reason", actor=curator)
+    before = stored(founding_case)
+    reason = "Another reason" if requested == ReviewStatus.REJECTED else ""
+    if current == requested and (current, requested) not in ALLOWED:
+        case_review(case=founding_case, status=requested, reason=reason, actor=curator)
+        assert stored(founding_case).version == before.version  # nothing to do: no write
+    elif (current, requested) in ALLOWED:
+        reviewed = case_review(case=founding_case, status=requested, reason=reason, actor=curator)
+        assert (reviewed.status, reviewed.version) == (requested, before.version + 1)
+    else:
+        with pytest.raises(ReviewTransitionRefused, match=f"from {current} it can go to"):
+            case_review(case=founding_case, status=requested, reason=reason, actor=curator)
+        after = stored(founding_case)
+        assert (after.status, after.version) == (before.status, before.version)
+
+
+def test_a_review_that_changes_nothing_writes_nothing(founding_case, curator):
+    case_review(case=founding_case, status="rejected", reason="Check the site", actor=curator)
+    history = founding_case.history.count()
+    again = case_review(
+        case=founding_case, status="rejected", reason="  Check the site ", actor=curator
+    )
+    assert again.version == 2
+    assert founding_case.history.count() == history
 
 
 # ---------------------------------------------------------------- delete
@@ -306,3 +369,52 @@ def test_every_history_row_of_a_deletion_names_its_actor(founding_case, curator)
     ]
     assert len(rows) == 4
     assert {row.history_user for row in rows} == {curator}
+
+
+# ---------------------------------------------------------------- the explicit write path
+
+
+def test_prepare_case_hands_back_a_frozen_prepared_case_and_leaves_the_instance_plain(
+    hospital_a,
+):
+    case = Case(institution=hospital_a, local_id="p-1")
+    prepared = prepare_case(case, founding_payload())
+    assert prepared.case is case
+    assert [m.site_id for m in prepared.metastases] == ["C44.4"]
+    assert [t.modality for t in prepared.treatments] == [
+        t["modality"] for t in founding_payload()["treatments"]
+    ]
+    assert prepared.flags == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        prepared.case = Case()
+    private = {"_pending_children", "_pending_flags", "_has_details", "_prefetched_objects_cache"}
+    assert not private & set(vars(case))
+
+
+def test_a_write_answers_with_details_held_in_memory_not_in_djangos_caches(hospital_a):
+    write = case_submit(
+        institution=hospital_a, local_id="m-1", payload=founding_payload(), actor=None
+    )
+    assert write.outcome == Outcome.CREATED
+    details = write.details
+    assert "_prefetched_objects_cache" not in vars(write.case)
+    fresh = with_case_details(Case.objects.filter(pk=write.case.pk)).get()
+    assert [(m.pk, m.site.title) for m in details.metastases] == [
+        (m.pk, m.site.title) for m in fresh.metastases.all()
+    ]
+    assert [(t.pk, t.metastasis_id) for t in details.treatments] == [
+        (t.pk, t.metastasis_id) for t in fresh.treatments.all()
+    ]
+    assert details.primary_site.title == fresh.primary_site.title  # read through to the case
+    assert details.version == fresh.version == 1
+
+
+def test_an_update_hands_back_the_written_details_and_an_unchanged_write_none(founding_case):
+    to_brain = founding_payload(metastases=[{"site": BRAIN}], treatments=[])
+    changed = case_update(case=founding_case, payload=to_brain, actor=None)
+    assert changed.outcome == Outcome.UPDATED
+    assert [m.site_id for m in changed.details.metastases] == [BRAIN]
+    assert changed.details.metastases[0].pk == Metastasis.objects.get(case=founding_case).pk
+    assert changed.details.treatments == ()
+    again = case_update(case=founding_case, payload=to_brain, actor=None)
+    assert (again.outcome, again.details) == (Outcome.UNCHANGED, None)

@@ -1,13 +1,14 @@
 """Management commands: demo accounts, token issue and revocation, idempotent loaders."""
 
 import io
+import json
 import re
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from registry.models import ApiToken, Institution, Role, User
+from registry.models import ApiToken, Case, Institution, Role, User
 from registry.services.tokens import token_authenticate
 from tests.factories import FOUNDING_SEED
 
@@ -133,6 +134,23 @@ def test_load_vocabularies_twice_changes_nothing_the_second_time(db):
     assert len(second) == 3, second
     for line in second:
         assert re.search(r": 0 created, 0 updated, [1-9]\d* unchanged$", line), line
+
+
+def test_load_cases_replaces_a_changed_case_like_put_by_local_id(db, tmp_path):
+    run("load_cases", str(FOUNDING_SEED))
+    seed = json.loads(FOUNDING_SEED.read_text())
+    seed["cases"][0]["age_at_diagnosis"] = 57
+    seed["cases"][0]["local_id"] = seed["cases"][0]["local_id"].upper()  # the same key
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(seed))
+
+    output = run("load_cases", str(changed))
+
+    [case] = Case.objects.all()
+    assert "updated" in output
+    assert case.age_at_diagnosis == 57
+    # New content is submitted again, then reviewed to the seed's status.
+    assert (case.status, case.version) == (seed["status"], 4)
 
 
 def test_load_cases_twice_leaves_the_founding_case_unchanged(db):

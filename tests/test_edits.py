@@ -1,4 +1,4 @@
-"""Validation edits (DESIGN.md §2), each through `case_create` as every way in runs them."""
+"""Validation edits (docs/clinical-edits.md), each through `case_create`, as every way in."""
 
 import datetime
 

@@ -15,10 +15,10 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from api.fhir import codes
-from api.fhir.mapping_in import MappedCase
+from api.fhir.reading import MappedCase
 from registry.models import Case, Metastasis, Treatment
+from registry.payload import case_payload
 from registry.pseudonyms import case_key_pseudonym
-from registry.services.case_payload import case_payload
 from registry.services.cases import case_create
 from tests.api_helpers import client_for
 from tests.factories import founding_payload

@@ -47,4 +47,5 @@ def test_readyz_is_503_problem_json_when_the_database_is_unreachable():
     assert ready["content_type"] == "application/problem+json"
     assert ready["body"]["status"] == 503
     assert ready["body"]["title"] == "Service Unavailable"
+    assert ready["body"]["code"] == "database_unavailable"  # as a 503 from any API view
     assert "Traceback" not in json.dumps(ready["body"])

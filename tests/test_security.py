@@ -14,9 +14,16 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from registry.models import ApiToken
-from registry.services.tokens import token_issue, token_revoke
+from registry.services.tokens import (
+    LAST_USED_RESOLUTION,
+    token_issue,
+    token_mark_used,
+    token_revoke,
+)
 from tests.api_helpers import client_for, run_without_database
 
 # ---------------------------------------------------------------- check --deploy
@@ -193,6 +200,31 @@ def test_issuing_and_revoking_a_token_are_audited_with_the_actor(curator, submit
     ]
     assert history[0].revoked_at is None and history[1].revoked_at is not None
     assert all(not hasattr(row, "last_used_at") for row in history)
+
+
+@pytest.mark.django_db
+def test_a_token_use_is_marked_once_per_resolution_without_a_history_row(submitter_a):
+    token, _ = token_issue(user=submitter_a, name="EHR sync")
+    token_mark_used(token)
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    with CaptureQueriesContext(connection) as queries:
+        token_mark_used(token)  # within the resolution: no write
+    assert len(queries) == 0
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - LAST_USED_RESOLUTION * 2)
+    token.refresh_from_db()
+    token_mark_used(token)
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first - LAST_USED_RESOLUTION
+    assert token.history.count() == 1  # issued; uses are not history
+
+
+@pytest.mark.django_db
+def test_an_api_request_marks_its_token_used(submitter_a):
+    token, raw = token_issue(user=submitter_a, name="EHR sync")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/cases/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
 
 
 @pytest.mark.django_db

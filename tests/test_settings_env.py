@@ -62,6 +62,64 @@ def test_env_list_and_env_str(monkeypatch):
         env_str(NAME)
 
 
+# ---------------------------------------------------------------- <NAME>_FILE secrets
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    def write(content: str):
+        path = tmp_path / "secret"
+        path.write_text(content, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def test_every_reader_takes_its_value_from_the_file_name_file_points_at(monkeypatch, secret_file):
+    monkeypatch.delenv(NAME, raising=False)
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("  s3cret-from-a-mounted-file\n"))
+    assert env_str(NAME) == "s3cret-from-a-mounted-file"
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("on\n"))
+    assert env_bool(NAME, default=False) is True
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("42\n"))
+    assert env_int(NAME, 11) == 42
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("a.example.org,b.example.org\n"))
+    assert env_list(NAME, []) == ["a.example.org", "b.example.org"]
+
+
+def test_a_file_value_is_validated_like_an_environment_value(monkeypatch, secret_file):
+    monkeypatch.delenv(NAME, raising=False)
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("ture"))
+    with pytest.raises(ImproperlyConfigured, match=f"{NAME}='ture' is not a boolean"):
+        env_bool(NAME, default=False)
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("eleven"))
+    with pytest.raises(ImproperlyConfigured, match=NAME):
+        env_int(NAME, 11)
+
+
+def test_an_empty_file_is_an_empty_value_not_the_default(monkeypatch, secret_file):
+    monkeypatch.delenv(NAME, raising=False)
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("\n"))
+    assert env_str(NAME, "fallback") == ""
+    assert env_int(NAME, 11) == 11  # an empty number means "not set", as in the environment
+
+
+@pytest.mark.parametrize("reader", [env_str, env_list, env_bool, env_int])
+def test_setting_both_the_variable_and_its_file_is_refused(monkeypatch, secret_file, reader):
+    monkeypatch.setenv(NAME, "1")
+    monkeypatch.setenv(f"{NAME}_FILE", secret_file("1"))
+    defaults = {env_str: "x", env_list: [], env_bool: False, env_int: 0}
+    with pytest.raises(ImproperlyConfigured, match=f"either {NAME} or {NAME}_FILE"):
+        reader(NAME, defaults[reader])
+
+
+def test_a_missing_file_stops_start_up_naming_the_variable(monkeypatch, tmp_path):
+    monkeypatch.delenv(NAME, raising=False)
+    monkeypatch.setenv(f"{NAME}_FILE", str(tmp_path / "no-such-secret"))
+    with pytest.raises(ImproperlyConfigured, match=f"{NAME}_FILE=.*cannot be read"):
+        env_str(NAME, "fallback")
+
+
 # ---------------------------------------------------------------- importing the settings
 
 
@@ -70,7 +128,8 @@ def import_settings(**env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"}
+        if k.removesuffix("_FILE")
+        not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"}
     }
     return subprocess.run(
         [sys.executable, "-c", "import config.settings as s; print(s.DEBUG, s.SECRET_KEY)"],
@@ -113,3 +172,19 @@ def test_a_misspelt_boolean_stops_start_up():
     result = import_settings(DEBUG="ture")
     assert result.returncode != 0
     assert "DEBUG='ture' is not a boolean" in result.stderr
+
+
+def test_production_runs_with_the_secret_key_in_a_docker_secret_file(tmp_path):
+    secret = tmp_path / "secret_key"
+    secret.write_text("a-real-secret-from-a-mounted-file\n", encoding="utf-8")
+    result = import_settings(SECRET_KEY_FILE=str(secret))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False a-real-secret-from-a-mounted-file"
+
+
+def test_secret_key_and_secret_key_file_together_stop_start_up(tmp_path):
+    secret = tmp_path / "secret_key"
+    secret.write_text("from-the-file", encoding="utf-8")
+    result = import_settings(SECRET_KEY="from-the-environment", SECRET_KEY_FILE=str(secret))
+    assert result.returncode != 0
+    assert "Set either SECRET_KEY or SECRET_KEY_FILE, not both." in result.stderr

@@ -207,9 +207,10 @@ def test_er_negative_pr_positive_her2_negative_fits_no_surrogate(hospital_a):
     assert "fit no St Gallen 2013 surrogate" in errors["subtype"][0]
 
 
-# The St Gallen 2013 surrogates as DESIGN.md states them, written independently of
-# registry.subtypes, for complete receptors: ER/PR positive at >= 1 %, PR high at
-# >= 20 %, Ki-67 high at >= 20 %, HER2 positive on IHC 3+ or amplified ISH.
+# The St Gallen 2013 surrogates (Goldhirsch et al., Ann Oncol 2013;24:2206),
+# written independently of registry.subtypes, for complete receptors: ER/PR
+# positive at >= 1 %, PR high at >= 20 %, Ki-67 high at >= 20 %, HER2 positive on
+# IHC 3+ or amplified ISH.
 def st_gallen(er: int, pr: int, her2: bool, ki67: int) -> set[str]:
     er_pos, pr_pos = er >= 1, pr >= 1
     fits = set()

@@ -15,7 +15,7 @@ from django.db.models import Count, F, QuerySet
 from registry.edits import check_case
 from registry.models import Case, Institution, Metastasis, Treatment
 from registry.progress import Progress
-from registry.services.cases import prepare_case
+from registry.services.case_store import prepare_case
 from registry.subtypes import BREAST_FAMILY, Receptors, derive_breast_subtype
 from registry.synthetic import INSTITUTION_COUNT, generate_case, generate_cases
 from registry.vocabularies import current_vocabularies

@@ -2,7 +2,7 @@
 
 FHIR is an outside format, so it lives here in `api/`: this package parses and
 validates Bundles with fhir.resources, maps them to the registry's case payload
-(`registry.services.case_payload`), and hands that to the same service as the
+(`registry.payload`), and hands that to the same service as the
 JSON API. Outside code systems (SNOMED CT, LOINC, RxNorm) are mapped through
 `seeds/fhir_concept_map.csv`, not through code.
 """

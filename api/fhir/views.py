@@ -15,11 +15,11 @@ from rest_framework.response import Response
 
 from api.etags import case_etag
 from api.fhir import schema
-from api.fhir.mapping_in import bundle_to_case
 from api.fhir.mapping_out import case_to_bundle
 from api.fhir.media import FHIR_JSON, FhirJsonParser, FhirJsonRenderer, PlainJsonParser
 from api.fhir.outcome import INVALID, REQUIRED, FhirProblem, Issue, operation_outcome, write_outcome
 from api.fhir.parsing import read_bundle
+from api.fhir.reading import bundle_to_case
 from api.permissions import CaseAccess
 from registry.access import institution_for_submission, visible_cases
 from registry.models import Case, Institution

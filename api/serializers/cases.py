@@ -19,7 +19,8 @@ from registry.models import (
     Treatment,
 )
 from registry.models.case import FIRST_YEAR, MAX_METASTASES_PER_CASE, MAX_TREATMENTS_PER_CASE
-from registry.services.case_payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
+from registry.payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
+from registry.services.case_store import CaseDetails
 
 
 class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -183,8 +184,13 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return fields
 
     def to_representation(self, case):
-        position = {m.pk: index for index, m in enumerate(case.metastases.all())}
-        for treatment in case.treatments.all():
+        # `case` is a Case with its children prefetched, or the CaseDetails a write
+        # handed back (registry.services.case_store), which holds them as tuples.
+        metastases, treatments = case.metastases, case.treatments
+        if not isinstance(case, CaseDetails):
+            metastases, treatments = metastases.all(), treatments.all()
+        position = {m.pk: index for index, m in enumerate(metastases)}
+        for treatment in treatments:
             treatment.metastasis_index = position.get(treatment.metastasis_id)
         return super().to_representation(case)
 

@@ -5,7 +5,6 @@ Integrators also get the reliable ways in: `PUT cases/by-local-id/{local_id}/`
 `Idempotency-Key` on POSTs, and `ETag`/`If-Match` on every case.
 """
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -46,15 +45,16 @@ from registry.services.batch import (
     case_batch_submit,
     check_batch_size,
 )
+from registry.services.case_store import CaseDetails
 from registry.services.cases import (
+    CaseWrite,
     Outcome,
     StaleVersion,
-    case_create,
     case_delete,
     case_review,
+    case_submit,
     case_update,
     case_upsert,
-    has_details,
 )
 from registry.services.flags import case_confirm_flags
 from registry.services.redaction import case_redact
@@ -160,16 +160,14 @@ class CaseViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        local_id = serializer.validated_data.get("local_id")
-        if not local_id:
-            raise ValidationError({"local_id": ["This field is required."]})
-        case = case_create(
+        write = case_submit(
             institution=self._institution_named(serializer.validated_data),
-            local_id=local_id,
+            # Required and non-blank on create (CaseSerializer.get_fields).
+            local_id=serializer.validated_data["local_id"],
             payload=serializer.payload(),
             actor=request.user,
         )
-        return self._case_response(case, status.HTTP_201_CREATED)
+        return self._write_response(write, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -186,7 +184,7 @@ class CaseViewSet(viewsets.ModelViewSet):
             partial=partial,
             expected_version=expected_version(request),
         )
-        return self._case_response(write.case, status.HTTP_200_OK)
+        return self._write_response(write, status.HTTP_200_OK)
 
     def destroy(self, request, *args, **kwargs):
         case = self.get_object()
@@ -201,19 +199,25 @@ class CaseViewSet(viewsets.ModelViewSet):
         responses=CaseSerializer,
         parameters=[ETAG],
         summary="Review a case",
+        description=(
+            "Curators move a case to in_review, verified or rejected (a rejection needs a "
+            "reason). From submitted a case may go to any of them; from in_review to verified "
+            "or rejected; a decision (verified, rejected) changes only by re-opening it to "
+            "in_review first (409 otherwise), and a rejection's reason may be corrected. A "
+            "review to the status the case already has (and the same reason) writes nothing "
+            "and keeps the version."
+        ),
     )
     @action(detail=True, methods=["post"])
     def review(self, request, uuid=None):
-        """Curators move a case to in_review, verified or rejected (with a reason)."""
         params = CaseReviewSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        with transaction.atomic():
-            case = case_review(
-                case=self.get_object(),
-                status=params.validated_data["status"],
-                reason=params.validated_data.get("reason", ""),
-                actor=request.user,
-            )
+        case = case_review(
+            case=self.get_object(),
+            status=params.validated_data["status"],
+            reason=params.validated_data.get("reason", ""),
+            actor=request.user,
+        )
         return self._case_response(case, status.HTTP_200_OK)
 
     @extend_schema(
@@ -310,8 +314,8 @@ class CaseViewSet(viewsets.ModelViewSet):
             expected_version=expected_version(request),
         )
         created = write.outcome == Outcome.CREATED
-        return self._case_response(
-            write.case, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return self._write_response(
+            write, status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
     # ---------------------------------------------------------------- batches
@@ -378,10 +382,17 @@ class CaseViewSet(viewsets.ModelViewSet):
             self.request.user, code if code is not None else in_query
         )
 
-    def _case_response(self, case: Case, status_code: int) -> Response:
-        # A case just created carries its relations and children already (no re-read).
+    def _write_response(self, write: CaseWrite, status_code: int) -> Response:
+        # A case just written is answered with as the write left it in memory (no re-read).
+        if write.details is not None:
+            return self._case_response(write.details, status_code)
+        return self._case_response(write.case, status_code)
+
+    def _case_response(self, case: Case | CaseDetails, status_code: int) -> Response:
         fresh = (
-            case if has_details(case) else with_case_details(Case.objects.filter(pk=case.pk)).get()
+            case
+            if isinstance(case, CaseDetails)
+            else with_case_details(Case.objects.filter(pk=case.pk)).get()
         )
         headers = {"ETag": case_etag(fresh)}
         self.headers["ETag"] = headers["ETag"]  # not the read version get_object left there

@@ -19,10 +19,10 @@ from django.utils.text import capfirst
 
 from registry.edits import check_case, derive_case_values
 from registry.models import Case, Confirmation, Metastasis, Treatment
-from registry.services.case_payload import (
+from registry.payload import (
     METASTASIS_FIELDS,
     TREATMENT_FIELDS,
-    CodedPayload,
+    CasePayload,
     case_payload,
 )
 from registry.vocabularies import current_vocabularies
@@ -70,7 +70,7 @@ class CaseEdit:
             ) from problems
         self.parts = parts
 
-    def payload(self) -> CodedPayload:
+    def payload(self) -> CasePayload:
         """The judged case as the services take it."""
         if self.parts is None:
             # Saving unjudged parts would drop the ones missing from the page.

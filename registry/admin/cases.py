@@ -26,6 +26,7 @@ from registry.admin.history import (
     TreatmentHistoryInline,
 )
 from registry.models import Case, Metastasis, ReviewStatus
+from registry.review import ReviewTransitionRefused
 from registry.services.cases import (
     Outcome,
     StaleVersion,
@@ -202,20 +203,36 @@ class CaseAdmin(AuditHistoryAdmin):
 
     def _review(self, request, queryset, status: str, reason: str = "") -> None:
         moved = unchanged = 0
+        refused: list[str] = []
         with transaction.atomic():
             # Locked, so that a concurrent update cannot slip between read and version bump.
             selected = Case.objects.filter(pk__in=queryset.values("pk")).order_by("pk")
             for case in selected.select_for_update():
-                if case.status == status and case.rejection_reason == reason:
-                    unchanged += 1
+                try:
+                    reviewed = case_review(
+                        case=case, status=status, reason=reason, actor=request.user
+                    )
+                except ReviewTransitionRefused:
+                    refused.append(case.local_id)
                     continue
-                case_review(case=case, status=status, reason=reason, actor=request.user)
-                moved += 1
+                # case_review writes nothing when the review changes nothing.
+                if reviewed.version == case.version:
+                    unchanged += 1
+                else:
+                    moved += 1
         label = ReviewStatus(status).label.lower()
         if moved:
             self.message_user(request, f"{_cases(moved)} moved to {label}.", messages.SUCCESS)
         if unchanged:
             self.message_user(request, f"{_cases(unchanged)} already {label}.", messages.INFO)
+        if refused:
+            shown = ", ".join(refused[:10]) + (" …" if len(refused) > 10 else "")
+            self.message_user(
+                request,
+                f"{_cases(len(refused))} not moved to {label} ({shown}): a verified or rejected "
+                "case is re-opened (in review) before its decision changes.",
+                messages.WARNING,
+            )
 
     # ---------------------------------------------------------------- curation actions
 

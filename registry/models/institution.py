@@ -83,11 +83,3 @@ class User(AbstractUser):
     @property
     def is_curator(self) -> bool:
         return self.role == Role.CURATOR or self.is_superuser
-
-    @property
-    def is_analyst(self) -> bool:
-        return self.role == Role.ANALYST
-
-    @property
-    def is_submitter(self) -> bool:
-        return self.role == Role.SUBMITTER

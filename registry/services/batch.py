@@ -24,14 +24,9 @@ from django.db import IntegrityError, transaction
 
 from registry.case_keys import clean_local_id, local_id_key
 from registry.models import Case, Institution, User
-from registry.services.case_payload import CodedPayload
-from registry.services.cases import (
-    Outcome,
-    apply_change,
-    case_upsert,
-    prepare_case,
-    store_cases,
-)
+from registry.payload import CasePayload
+from registry.services.case_store import PreparedCase, apply_change, prepare_case, store_cases
+from registry.services.cases import Outcome, case_upsert
 from registry.vocabularies import current_vocabularies
 
 MAX_BATCH_SIZE = 1000
@@ -70,7 +65,7 @@ class BatchItem:
     """One case of a batch; `errors` holds problems found before the registry saw it."""
 
     local_id: str | None
-    payload: CodedPayload
+    payload: CasePayload
     errors: tuple[FieldError, ...] = ()
 
 
@@ -83,15 +78,11 @@ class ItemResult:
     outcome: Outcome | None
     case: Case | None = None
     errors: tuple[FieldError, ...] = field(default=())
+    flags: tuple = ()  # the stored case's soft-edit flags after the write; none for an error
 
     @property
     def result(self) -> str:
         return self.outcome.value if self.outcome else "error"
-
-    @property
-    def flags(self) -> list:
-        """The stored case's soft-edit flags (held in memory by the write); none for an error."""
-        return list(self.case.flags.all()) if self.case is not None else []
 
 
 def check_batch_size(size: int, rows: int = 0) -> None:
@@ -128,7 +119,7 @@ def case_batch_submit(
 # ---------------------------------------------------------------- validation, in memory
 
 
-def _validate(institution, items, results) -> dict[int, Case]:
+def _validate(institution, items, results) -> dict[int, PreparedCase]:
     """Prepared cases by item index; the others get their error result."""
     vocab = current_vocabularies()
     first_seen: dict[str, int] = {}
@@ -157,11 +148,9 @@ def _validate(institution, items, results) -> dict[int, Case]:
             continue
         case = Case(institution=institution, local_id=local_id)
         try:
-            prepare_case(case, item.payload, vocab)
+            prepared[index] = prepare_case(case, item.payload, vocab)
         except ValidationError as invalid:
             results[index] = _error(index, item, _field_errors(invalid))
-            continue
-        prepared[index] = case
     return prepared
 
 
@@ -182,41 +171,49 @@ def _error(index: int, item: BatchItem, errors) -> ItemResult:
 # ---------------------------------------------------------------- writing, in bulk
 
 
-def _write(institution, items, prepared: dict[int, Case], actor, results) -> None:
+def _write(institution, items, prepared: dict[int, PreparedCase], actor, results) -> None:
     stored = {
         case.local_id_key: case
         for case in Case.objects.select_for_update()
         .filter(
             institution=institution,
-            local_id_key__in=[c.local_id_key for c in prepared.values()],
+            local_id_key__in=[p.case.local_id_key for p in prepared.values()],
         )
         .order_by("pk")  # parallel batches lock shared cases in one order: no deadlock
         .prefetch_related("metastases", "treatments", "flags")
     }
     new, changed = [], []
-    for index, case in prepared.items():
-        current = stored.get(case.local_id_key)
+    for index, item in prepared.items():
+        current = stored.get(item.case.local_id_key)
+        change = None if current is None else apply_change(item, current, actor)
         if current is None:
-            new.append((index, case))
-        elif apply_change(case, current, actor):
-            changed.append((index, current))
+            new.append((index, item))
+        elif change is not None:
+            changed.append((index, change))
         else:
-            results[index] = ItemResult(index, case.local_id, Outcome.UNCHANGED, current)
+            flags = tuple(current.flags.all())
+            results[index] = ItemResult(
+                index, item.case.local_id, Outcome.UNCHANGED, current, flags=flags
+            )
     if not (new or changed):
         return
-    new.sort(key=lambda pair: pair[1].local_id_key)  # the same insert order as a parallel batch
+    new.sort(
+        key=lambda pair: pair[1].case.local_id_key
+    )  # the same insert order as a parallel batch
     try:
         with transaction.atomic():
-            store_cases(
-                new=[case for _, case in new], changed=[case for _, case in changed], actor=actor
+            details = store_cases(
+                new=[p for _, p in new], changed=[p for _, p in changed], actor=actor
             )
     except IntegrityError:
         for index, _ in [*new, *changed]:
             results[index] = _write_one(institution, index, items[index], actor)
         return
-    for outcome, written in ((Outcome.CREATED, new), (Outcome.UPDATED, changed)):
-        for index, case in written:
-            results[index] = ItemResult(index, case.local_id, outcome, case)
+    outcomes = [Outcome.CREATED] * len(new) + [Outcome.UPDATED] * len(changed)
+    for (index, _), outcome, written in zip([*new, *changed], outcomes, details, strict=True):
+        results[index] = ItemResult(
+            index, written.case.local_id, outcome, written.case, flags=written.flags
+        )
 
 
 def _write_one(institution, index: int, item: BatchItem, actor) -> ItemResult:
@@ -232,4 +229,5 @@ def _write_one(institution, index: int, item: BatchItem, actor) -> ItemResult:
         rule = getattr(getattr(broken.__cause__, "diag", None), "constraint_name", None)
         message = "The case breaks a rule of the database" + (f" ({rule})." if rule else ".")
         return _error(index, item, [FieldError(None, message, "conflict")])
-    return ItemResult(index, item.local_id, write.outcome, write.case)
+    flags = write.details.flags if write.details else tuple(write.case.flags.all())
+    return ItemResult(index, item.local_id, write.outcome, write.case, flags=flags)

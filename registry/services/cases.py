@@ -1,27 +1,34 @@
 """Writing cases: create, replace, upsert, review and delete, each all or nothing.
 
 Every path runs the same derivations and validation edits, keeps the audit
-history (who, when, what) and raises the version used for ETags. The rows are
-written by `store_cases`, which takes many cases at once, so a single request and
-a batch of a thousand (`registry.services.batch`) share one way to the database.
+history (who, when, what) and raises the version used for ETags. The steps are
+`registry.services.case_store`'s, shared with batches (`registry.services.batch`):
+a single request and a batch of a thousand have one way to the database.
 """
 
 import enum
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from registry.case_keys import clean_local_id, local_id_key
 from registry.deidentification import find_identifiers, identifier_message
-from registry.edits import check_case, derive_case_values
-from registry.models import Case, Institution, Metastasis, ReviewStatus, Treatment, User
-from registry.services.bulk_rows import create_with_history, insert_history, update_rows
-from registry.services.case_payload import CASE_FIELDS, CodedPayload, build_case, case_payload
-from registry.services.flags import settle_flags
+from registry.edits import derive_case_values
+from registry.models import Case, Institution, ReviewStatus, User
+from registry.payload import CasePayload, build_case, case_payload
+from registry.review import check_review_transition
+from registry.services.case_store import (
+    CaseDetails,
+    LocalIdTaken,
+    apply_change,
+    delete_children,
+    insert_case,
+    prepare_case,
+    store_cases,
+)
 from registry.services.redaction import redact_deleted_case
-from registry.soft_edits import flag_case
 from registry.vocabularies import VocabularySnapshot, current_vocabularies
 
 RECEPTOR_FIELDS = ("er_percent", "pr_percent", "her2_ihc", "her2_ish", "ki67_percent")
@@ -37,8 +44,12 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CaseWrite:
+    """What a write did to a case; `details` holds the case as written when it was
+    (CREATED, UPDATED), so it can be answered with without reading it back."""
+
     case: Case
     outcome: Outcome
+    details: CaseDetails | None = None
 
 
 class StaleVersion(Exception):
@@ -72,37 +83,40 @@ def _precondition(expected: "int | VersionPrecondition | None") -> VersionPrecon
     return expected
 
 
-class LocalIdTaken(Exception):
-    """Another case of the institution already has this local_id."""
-
-
 # ---------------------------------------------------------------- create, replace, upsert
 
 
 @transaction.atomic
 def case_create(
-    *, institution: Institution, local_id: str, payload: CodedPayload, actor: User | None
+    *, institution: Institution, local_id: str, payload: CasePayload, actor: User | None
 ) -> Case:
     """A new case; ValidationError if invalid or if `local_id` is taken."""
+    return case_submit(
+        institution=institution, local_id=local_id, payload=payload, actor=actor
+    ).case
+
+
+@transaction.atomic
+def case_submit(
+    *, institution: Institution, local_id: str, payload: CasePayload, actor: User | None
+) -> CaseWrite:
+    """`case_create`, handing back the CaseWrite (with the case's details) the API answers with."""
     local_id = clean_local_id(local_id)
-    case = Case(institution=institution, local_id=local_id)
-    vocab = current_vocabularies()
-    prepare_case(case, payload, vocab)
+    prepared = prepare_case(Case(institution=institution, local_id=local_id), payload)
     try:
-        insert_case(case, actor)
+        details = insert_case(prepared, actor)
     except LocalIdTaken as clash:
         raise ValidationError(
             {"local_id": [f"Your institution already has a case '{local_id}'."]}
         ) from clash
-    attach_details(case, vocab)
-    return case
+    return CaseWrite(details.case, Outcome.CREATED, details)
 
 
 @transaction.atomic
 def case_update(
     *,
     case: Case,
-    payload: CodedPayload,
+    payload: CasePayload,
     actor: User | None,
     partial: bool = False,
     expected_version: int | VersionPrecondition | None = None,
@@ -120,12 +134,12 @@ def case_update(
     vocab = current_vocabularies()
     if partial:
         payload = _patched(before, payload, vocab)
-    prepared = Case(pk=case.pk, institution_id=case.institution_id, local_id=case.local_id)
-    prepare_case(prepared, payload, vocab)
-    if not apply_change(prepared, case, actor):
+    probe = Case(pk=case.pk, institution_id=case.institution_id, local_id=case.local_id)
+    changed = apply_change(prepare_case(probe, payload, vocab), case, actor)
+    if changed is None:
         return CaseWrite(case, Outcome.UNCHANGED)
-    store_cases(new=[], changed=[case], actor=actor)
-    return CaseWrite(case, Outcome.UPDATED)
+    [details] = store_cases(new=[], changed=[changed], actor=actor)
+    return CaseWrite(case, Outcome.UPDATED, details)
 
 
 @transaction.atomic
@@ -133,7 +147,7 @@ def case_upsert(
     *,
     institution: Institution,
     local_id: str,
-    payload: CodedPayload,
+    payload: CasePayload,
     actor: User | None,
     expected_version: int | VersionPrecondition | None = None,
 ) -> CaseWrite:
@@ -158,15 +172,12 @@ def case_upsert(
             )
         if expected_version is not None:
             raise StaleVersion(None)
-        case = Case(institution=institution, local_id=local_id)
-        vocab = current_vocabularies()
-        prepare_case(case, payload, vocab)
+        prepared = prepare_case(Case(institution=institution, local_id=local_id), payload)
         try:
-            insert_case(case, actor)
+            details = insert_case(prepared, actor)
         except LocalIdTaken:
             continue  # a parallel request created it first: replace that one
-        attach_details(case, vocab)
-        return CaseWrite(case, Outcome.CREATED)
+        return CaseWrite(details.case, Outcome.CREATED, details)
     raise ValidationError({"local_id": [f"The case '{local_id}' is being changed; retry."]})
 
 
@@ -175,7 +186,11 @@ def case_upsert(
 
 @transaction.atomic
 def case_review(*, case: Case, status: str, reason: str = "", actor: User | None) -> Case:
-    """Move a case through review: submitted → in_review → verified | rejected."""
+    """Move a case through review as `registry.review` allows.
+
+    ReviewTransitionRefused for a move the table does not allow; a review that
+    changes nothing (same status, same reason) writes nothing and keeps the version.
+    """
     if status not in ReviewStatus.values:
         raise ValidationError({"status": [f"Unknown review status '{status}'."]})
     reason = reason.strip() if status == ReviewStatus.REJECTED else ""
@@ -186,6 +201,9 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
         raise ValidationError({"rejection_reason": [identifier_message(kinds)]})
     # The stored row, not the caller's copy, which may be older (the version is the ETag).
     stored = Case.objects.select_for_update().get(pk=case.pk)
+    if (stored.status, stored.rejection_reason) == (status, reason):
+        return stored
+    check_review_transition(stored.status, status)
     stored.status = status
     stored.rejection_reason = reason
     stored.version += 1
@@ -202,176 +220,17 @@ def case_delete(*, case: Case, actor: User | None) -> None:
     records it): what a deleted case held must not outlive it in the history.
     """
     stored = Case.objects.prefetch_related("metastases", "treatments").get(pk=case.pk)
-    _delete_children([stored], actor, timezone.now())
+    delete_children([stored], actor, timezone.now())
     case_id, case_uuid = stored.pk, stored.uuid
     case._history_user = actor
     case.delete()
     redact_deleted_case(case_id=case_id, case_uuid=case_uuid, actor=actor)
 
 
-# ---------------------------------------------------------------- steps shared with batches
+# ---------------------------------------------------------------- internal steps
 
 
-def prepare_case(case: Case, payload: CodedPayload, vocab: VocabularySnapshot | None = None):
-    """Build, derive and validate in memory; raises ValidationError with every problem.
-
-    The unsaved metastases and treatments, and the soft-edit flags the case
-    raises, wait on the case for `store_cases`.
-    """
-    vocab = vocab or current_vocabularies()
-    _, metastases, treatments = build_case(payload, case)
-    derive_case_values(case, vocab)
-    check_case(case, metastases, treatments, vocab)
-    case._pending_children = (metastases, treatments)
-    case._pending_flags = flag_case(case, metastases, vocab)
-
-
-def attach_details(case: Case, vocab: VocabularySnapshot) -> None:
-    """Give a case just inserted what `with_case_details` would load, from memory.
-
-    The rows hold exactly the values of these instances (ids and timestamps came
-    back from the INSERTs), and the coded rows are the snapshot's, so the case can
-    be answered with without reading it back. `has_details` tells the API so.
-    """
-    metastases, treatments = case._pending_children
-    case.primary_site = vocab.topography[case.primary_site_id]
-    case.primary_morphology = vocab.morphology[case.primary_morphology_id]
-    case.subtype = vocab.subtypes[case.subtype_id] if case.subtype_id is not None else None
-    for metastasis in metastases:
-        metastasis.site = vocab.topography[metastasis.site_id]
-        morphology = metastasis.morphology_id
-        metastasis.morphology = vocab.morphology[morphology] if morphology is not None else None
-    # Children in id order, as the prefetch of `with_case_details` gives them, held
-    # the way prefetch_related holds them (an evaluated queryset per relation);
-    # `store_cases` put the flags there already.
-    case.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, rows in (("metastases", metastases), ("treatments", treatments)):
-        _hold(case, name, sorted(rows, key=lambda row: row.pk))
-    case._has_details = True
-
-
-def has_details(case: Case) -> bool:
-    """Whether `attach_details` loaded the case's relations and children in memory."""
-    return getattr(case, "_has_details", False)
-
-
-def apply_change(prepared: Case, stored: Case, actor: User | None) -> bool:
-    """Move a prepared case's content onto the stored one (children prefetched).
-
-    False, and `stored` untouched, when the content is the same: no write is due.
-    """
-    metastases, treatments = prepared._pending_children
-    if case_payload(prepared, metastases, treatments) == case_payload(stored):
-        return False
-    for name in CASE_FIELDS:
-        attname = Case._meta.get_field(name).attname
-        setattr(stored, attname, getattr(prepared, attname))
-    stored._pending_children = (metastases, treatments)
-    stored._pending_flags = prepared._pending_flags
-    if actor is None or not actor.is_curator:
-        # New content needs a new review, whatever the case's status was.
-        stored.status = ReviewStatus.SUBMITTED
-        stored.rejection_reason = ""
-    stored.version += 1
-    return True
-
-
-def insert_case(case: Case, actor: User | None) -> None:
-    """Store one prepared new case; LocalIdTaken if its key is in use."""
-    try:
-        with transaction.atomic():
-            store_cases(new=[case], changed=[], actor=actor)
-    except IntegrityError as clash:
-        taken = Case.objects.filter(
-            institution_id=case.institution_id, local_id_key=case.local_id_key
-        )
-        if taken.exists():
-            case.pk = None  # the insert was rolled back
-            raise LocalIdTaken(case.local_id) from clash
-        raise
-
-
-_UPDATED_FIELDS = [
-    *(Case._meta.get_field(name).attname for name in CASE_FIELDS),
-    "status",
-    "rejection_reason",
-    "has_open_flags",
-    "version",
-    "updated_at",
-]
-
-
-def store_cases(*, new: list[Case], changed: list[Case], actor: User | None) -> None:
-    """Write prepared cases in bulk, with history rows attributed to `actor`.
-
-    New cases are inserted; changed ones (from `apply_change`, children
-    prefetched) are updated and their metastases and treatments replaced.
-    A fixed number of statements, however many cases (and a few per flagged case).
-    Each case's flags after the write are held as its prefetched `flags`.
-    """
-    now = timezone.now()
-    flags = settle_flags([*new, *changed])
-    if new:
-        create_with_history(Case, new, actor, now)
-    if changed:
-        for case in changed:
-            case.updated_at = now
-        update_rows(Case, changed, _UPDATED_FIELDS)
-        # As simple_history's bulk_history_create(update=True): reason "".
-        insert_history(Case, changed, "~", actor, now, reason="")
-        _delete_children(changed, actor, now)
-    _insert_children([*new, *changed], actor, now)
-    flags.write(actor, now)
-    for case in [*new, *changed]:
-        _hold(case, "flags", flags.of(case))
-
-
-def _hold(case: Case, relation: str, rows: list) -> None:
-    """Hold rows as the case's prefetched relation, as prefetch_related would."""
-    loaded = getattr(case, relation).get_queryset()
-    loaded._result_cache = rows
-    loaded._prefetch_done = True
-    case.__dict__.setdefault("_prefetched_objects_cache", {})[relation] = loaded
-
-
-def _insert_children(cases: list[Case], actor: User | None, now) -> None:
-    metastases, treatments = [], []
-    for case in cases:
-        case_metastases, case_treatments = case._pending_children
-        for metastasis in case_metastases:
-            metastasis.case = case
-        for treatment in case_treatments:
-            treatment.case = case
-        metastases += case_metastases
-        treatments += case_treatments
-    if metastases:
-        create_with_history(Metastasis, metastases, actor, now)
-    for treatment in treatments:
-        if treatment.metastasis is not None:
-            treatment.metastasis_id = treatment.metastasis.pk
-    if treatments:
-        create_with_history(Treatment, treatments, actor, now)
-
-
-def _delete_children(cases: list[Case], actor: User | None, now) -> None:
-    """Delete the cases' stored metastases and treatments, writing their '-' history rows."""
-    treatments = [t for case in cases for t in case.treatments.all()]
-    metastases = [m for case in cases for m in case.metastases.all()]
-    for model, rows in ((Treatment, treatments), (Metastasis, metastases)):
-        if not rows:
-            continue
-        insert_history(model, rows, "-", actor, now, reason=None)
-        # One statement, without Django's per-row delete signals: the history is written above.
-        table = connection.ops.quote_name(model._meta.db_table)
-        case_ids = sorted({row.case_id for row in rows})
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE case_id IN ({', '.join(['%s'] * len(case_ids))})",
-                case_ids,
-            )
-
-
-def _patched(before: CodedPayload, patch: CodedPayload, vocab: VocabularySnapshot):
+def _patched(before: CasePayload, patch: CasePayload, vocab: VocabularySnapshot):
     """The stored case with the patch applied.
 
     A subtype that was derived from the old receptors is derived again when the

@@ -1,13 +1,14 @@
 """Soft-edit flags on stored cases: kept in step with each write, confirmed by curators.
 
-Every write of a case (`store_cases`) matches the flags its content raises now
-with the flags stored: a flag raised again with the same code, field and
+Every write of a case (`case_store.store_cases`) matches the flags its content
+raises now with the flags stored: a flag raised again with the same code, field and
 message keeps its confirmation; a flag no longer raised is deleted; a new one
 is stored open. `Case.has_open_flags` says whether any flag awaits a curator,
 and keeps the case out of non-curators' statistics until none does
 (`registry.selectors.counted_by`).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -50,15 +51,15 @@ class FlagChanges:
         return sorted(rows, key=lambda row: row.pk)
 
 
-def settle_flags(cases: list[Case]) -> FlagChanges:
+def settle_flags(cases: list[tuple[Case, Sequence[Flag]]]) -> FlagChanges:
     """Match the flags each prepared case raises with its stored ones; set `has_open_flags`.
 
+    `cases` pairs each case about to be written with the flags its content raises.
     Stored flags are read from the case's prefetched `flags` where the caller
     loaded them (one query for a whole batch), else one query per stored case.
     """
     changes = FlagChanges()
-    for case in cases:
-        raised: list[Flag] = case._pending_flags
+    for case, raised in cases:
         stored = [] if case.pk is None else list(case.flags.all())
         by_key = {(row.code, row.field, row.message): row for row in stored}
         kept = []

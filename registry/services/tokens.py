@@ -53,3 +53,19 @@ def token_authenticate(raw: str) -> ApiToken | None:
     if institution is not None and not institution.is_active:
         return None
     return token
+
+
+# Recording every use would turn each read into a write; a coarse mark is enough.
+LAST_USED_RESOLUTION = datetime.timedelta(minutes=5)
+
+
+def token_mark_used(token: ApiToken) -> None:
+    """Record that the token was just used, at most once per LAST_USED_RESOLUTION.
+
+    One UPDATE of that column alone: no history row (the field is excluded from
+    the token's history), and no save() that could overwrite a parallel revocation.
+    """
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

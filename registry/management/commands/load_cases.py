@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from registry.case_keys import local_id_key
-from registry.models import Case, Institution
-from registry.services.cases import case_create, case_review, case_update
+from registry.models import Institution
+from registry.review import ReviewTransitionRefused
+from registry.services.cases import case_review, case_upsert
 
 
 class Command(BaseCommand):
@@ -38,19 +38,13 @@ class Command(BaseCommand):
                 self._load_case(institution, local_id, payload, seed.get("status"))
             except ValidationError as invalid:
                 raise CommandError(f"{local_id}: {invalid.message_dict}") from invalid
+            except ReviewTransitionRefused as refused:
+                raise CommandError(f"{local_id}: {refused}") from refused
 
     def _load_case(self, institution, local_id, payload, status):
-        stored = Case.objects.filter(
-            institution=institution, local_id_key=local_id_key(local_id)
-        ).first()
-        if stored is None:
-            case = case_create(
-                institution=institution, local_id=local_id, payload=payload, actor=None
-            )
-            outcome = "created"
-        else:
-            write = case_update(case=stored, payload=payload, actor=None)
-            case, outcome = write.case, write.outcome.value
-        if status and case.status != status:
-            case_review(case=case, status=status, actor=None)
-        self.stdout.write(f"{institution.code}/{local_id}: {outcome} ({case.uuid})")
+        # The same create-or-replace as `PUT cases/by-local-id/` and FHIR imports.
+        write = case_upsert(institution=institution, local_id=local_id, payload=payload, actor=None)
+        case = write.case
+        if status:
+            case = case_review(case=case, status=status, actor=None)  # nothing if already so
+        self.stdout.write(f"{institution.code}/{local_id}: {write.outcome.value} ({case.uuid})")

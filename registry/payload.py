@@ -1,51 +1,73 @@
 """A case as plain data (codes as strings) and back: the shape every way in shares.
 
-The API's JSON, a batch item, a FHIR mapping and the change check all speak this
-dictionary form; `build_case` turns it into unsaved model instances for the
-validation edits, and `case_payload` reads a stored case back into it.
+The API's JSON, a batch item, a FHIR mapping, the admin form, the synthetic
+generator and the change check all speak this dictionary form; `build_case` turns
+it into unsaved model instances for the validation edits, and `case_payload` reads
+a stored case back into it. It is a data shape, not a service: anything in the
+domain may import it.
+
+The TypedDicts say what a well-formed payload holds. Every key may be absent (a
+whole case takes defaults for them; a patch names only what changes), and values
+come from outside as sent: the validation edits, not these types, judge them.
 """
 
-from typing import Any
+from typing import TypedDict
 
 from registry.models import Case, Metastasis, Treatment
 
-CASE_FIELDS = [
-    "source",
-    "doi",
-    "pmid",
-    "sex",
-    "age_at_diagnosis",
-    "menopausal_status",
-    "year_of_diagnosis",
-    "primary_site",
-    "primary_morphology",
-    "primary_laterality",
-    "grade",
-    "stage_group",
-    "er_percent",
-    "pr_percent",
-    "her2_ihc",
-    "her2_ish",
-    "ki67_percent",
-    "subtype",
-    "vital_status",
-    "follow_up_months",
-]
-METASTASIS_FIELDS = [
-    "site",
-    "laterality",
-    "months_from_primary",
-    "presentation",
-    "size_mm",
-    "misdiagnosis",
-    "misdiagnosis_text",
-    "confirmed_by",
-    "morphology",
-]
-# `metastasis` in a treatment is the index of the targeted metastasis in the list.
-TREATMENT_FIELDS = ["modality", "target", "metastasis", "intent", "months_from_primary", "response"]
 
-CodedPayload = dict[str, Any]
+class MetastasisPayload(TypedDict, total=False):
+    site: str  # ICD-O-3 topography code, e.g. "C44.4"
+    laterality: str
+    months_from_primary: int | None
+    presentation: str
+    size_mm: int | None
+    misdiagnosis: str
+    misdiagnosis_text: str
+    confirmed_by: list[str]
+    morphology: str | None  # ICD-O-3 morphology with behaviour /6, e.g. "8500/6"
+
+
+class TreatmentPayload(TypedDict, total=False):
+    modality: str
+    target: str  # "primary" or "metastasis"
+    metastasis: int | None  # index of the targeted metastasis in `metastases`
+    intent: str
+    months_from_primary: int | None
+    response: str
+
+
+class CasePayload(TypedDict, total=False):
+    source: str
+    doi: str
+    pmid: str
+    sex: str
+    age_at_diagnosis: int | None
+    menopausal_status: str
+    year_of_diagnosis: int | None
+    primary_site: str
+    primary_morphology: str
+    primary_laterality: str
+    grade: str
+    stage_group: str
+    er_percent: int | None
+    pr_percent: int | None
+    her2_ihc: str
+    her2_ish: str
+    ki67_percent: int | None
+    subtype: str | None
+    vital_status: str
+    follow_up_months: int | None
+    metastases: list[MetastasisPayload]
+    treatments: list[TreatmentPayload]
+
+
+# The stored fields in payload order, read off the TypedDicts so there is one list.
+CASE_FIELDS = [
+    name for name in CasePayload.__annotations__ if name not in ("metastases", "treatments")
+]
+METASTASIS_FIELDS = list(MetastasisPayload.__annotations__)
+TREATMENT_FIELDS = list(TreatmentPayload.__annotations__)
 
 
 def _attname(model, name: str) -> str:
@@ -60,7 +82,7 @@ def _default(model, name: str):
     return field.get_default()
 
 
-def _assign(instance, fields: list[str], payload: CodedPayload) -> None:
+def _assign(instance, fields: list[str], payload) -> None:
     model = type(instance)
     for name in fields:
         value = payload.get(name, _default(model, name))
@@ -69,7 +91,7 @@ def _assign(instance, fields: list[str], payload: CodedPayload) -> None:
         setattr(instance, _attname(model, name), value)
 
 
-def build_case(payload: CodedPayload, case: Case) -> tuple[Case, list[Metastasis], list[Treatment]]:
+def build_case(payload: CasePayload, case: Case) -> tuple[Case, list[Metastasis], list[Treatment]]:
     """Apply the payload to `case` (new or stored) and build its unsaved children.
 
     Fields absent from the payload take their defaults: a payload is a whole case.
@@ -99,11 +121,11 @@ def build_case(payload: CodedPayload, case: Case) -> tuple[Case, list[Metastasis
     return case, metastases, treatments
 
 
-def case_payload(case: Case, metastases=None, treatments=None) -> CodedPayload:
+def case_payload(case: Case, metastases=None, treatments=None) -> CasePayload:
     """The stored case in payload form, for change checks and partial updates."""
     metastases = list(case.metastases.all()) if metastases is None else metastases
     treatments = list(case.treatments.all()) if treatments is None else treatments
-    payload: CodedPayload = {name: getattr(case, _attname(Case, name)) for name in CASE_FIELDS}
+    payload: CasePayload = {name: getattr(case, _attname(Case, name)) for name in CASE_FIELDS}
     payload["metastases"] = [
         {name: getattr(m, _attname(Metastasis, name)) for name in METASTASIS_FIELDS}
         for m in metastases

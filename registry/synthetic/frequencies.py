@@ -1,27 +1,17 @@
-"""Synthetic cases with realistic frequencies, for load tests and benchmarks.
+"""The frequency tables behind the synthetic cases, each with the reason beside it.
 
-Pure and deterministic: case number `index` of seed `seed` is always the same
-case, however the cases are generated (in one run or appended in several), so
-`manage.py synth` can add cases to a registry and a benchmark can rebuild the
-exact rows it measures. Nothing here touches the database; `registry.services.
-synthetic` writes the cases with COPY.
-
-The frequencies are small weight tables with the reason for them beside each.
 They aim at plausibility (which sites are common for which primary, which
 receptor patterns occur, how long metastases take), not at epidemiological
-precision: the registry is open, so no real patient is in here.
+precision: the registry is open, so no real patient is in here. The generator
+(`registry.synthetic.generator`) draws from them; changing a weight changes the
+cases every seed gives, so benchmarks measured before and after differ.
 """
 
 import bisect
 import itertools
-import math
 import random
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from registry.services.case_payload import CASE_FIELDS
-from registry.subtypes import Receptors, derive_breast_subtype
 
 # Data abstracted up to the end of this year: diagnoses and intervals stay before it.
 REFERENCE_YEAR = 2025
@@ -658,11 +648,11 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
         ),
     ),
 }
-_PRIMARY = Weighted({name: weight for name, (weight, _) in PRIMARY_KINDS.items()})
+PRIMARY_FAMILY = Weighted({name: weight for name, (weight, _) in PRIMARY_KINDS.items()})
 
 # Breast surrogates among metastatic breast cancer: HR+/HER2- about two thirds,
 # HER2+ a fifth, triple-negative an eighth (SEER, Howlader 2014 JNCI 106:dju055).
-_BREAST_PATTERN = Weighted(
+BREAST_PATTERN = Weighted(
     {
         "luminal_a_like": 28,
         "luminal_b_like_her2_negative": 37,
@@ -674,7 +664,7 @@ _BREAST_PATTERN = Weighted(
 )
 # Receptor-driven tropism: HER2+ and triple-negative go to the brain and viscera,
 # luminal tumours to bone (Kennecke 2010).
-_BREAST_SPREAD_BY_PATTERN = {
+BREAST_SPREAD_BY_PATTERN = {
     "luminal_a_like": {"bone": 1.3, "brain": 0.6},
     "luminal_b_like_her2_negative": {"bone": 1.15},
     "luminal_b_like_her2_positive": {"brain": 1.8, "liver": 1.3},
@@ -682,19 +672,19 @@ _BREAST_SPREAD_BY_PATTERN = {
     "triple_negative": {"brain": 2.5, "lung": 1.4, "bone": 0.5, "skin": 1.3},
 }
 # Triple-negative and HER2+ disease recurs earlier than luminal disease.
-_BREAST_MONTHS_FACTOR = {"triple_negative": 0.45, "her2_enriched": 0.55}
+BREAST_MONTHS_FACTOR = {"triple_negative": 0.45, "her2_enriched": 0.55}
 
 # ---------------------------------------------------------------- everything else
 
-_STATUS = Weighted({"verified": 85, "submitted": 7, "in_review": 5, "rejected": 3})
+REVIEW_STATUS = Weighted({"verified": 85, "submitted": 7, "in_review": 5, "rejected": 3})
 REJECTION_REASONS = (
     "Duplicate of a case already in the registry",
     "The metastasis was not confirmed by histology or imaging",
     "Primary site uncertain; resubmit once clarified",
 )
-_GRADE = Weighted({"G1": 12, "G2": 40, "G3": 38, "GX": 10})
+GRADE = Weighted({"G1": 12, "G2": 40, "G3": 38, "GX": 10})
 # About a third of metastatic cancers are metastatic at diagnosis (de novo stage IV).
-_STAGE = Weighted(
+STAGE_GROUP = Weighted(
     {
         "IV": 30,
         "I": 4,
@@ -710,17 +700,17 @@ _STAGE = Weighted(
         "unknown": 12,
     }
 )
-_METASTASIS_COUNT = Weighted({1: 55, 2: 30, 3: 15})
-_VITAL = Weighted({"alive": 45, "dead": 45, "unknown": 10})
-_RESPONSE = Weighted({"CR": 10, "PR": 30, "SD": 25, "PD": 20, "unknown": 15})
-_SIDE = Weighted({"left": 48, "right": 48, "bilateral": 2, "unknown": 2})
-_INSTITUTION = Weighted(
+METASTASIS_COUNT = Weighted({1: 55, 2: 30, 3: 15})
+VITAL_STATUS = Weighted({"alive": 45, "dead": 45, "unknown": 10})
+RESPONSE = Weighted({"CR": 10, "PR": 30, "SD": 25, "PD": 20, "unknown": 15})
+LATERALITY = Weighted({"left": 48, "right": 48, "bilateral": 2, "unknown": 2})
+INSTITUTION_NUMBER = Weighted(
     # Hospital sizes follow a long tail: a few referral centres submit most cases.
     {number: 1 / number**0.8 for number in range(1, INSTITUTION_COUNT + 1)}
 )
 INSTITUTION_COUNTRIES = ("FR", "DE", "IT", "ES", "NL", "BE", "SE", "PL", "PT", "AT")
 # Local treatment of a metastasis: radiotherapy to bone and brain, excision of skin deposits.
-_LOCAL_TREATMENT = {
+LOCAL_TREATMENT = {
     "bone": (0.5, "radiotherapy"),
     "brain": (0.7, "radiotherapy"),
     "scalp": (0.6, "surgery"),
@@ -730,332 +720,9 @@ _LOCAL_TREATMENT = {
     "lung": (0.1, "surgery"),
 }
 
-
-# ---------------------------------------------------------------- the records
-
-
-@dataclass(slots=True)
-class SyntheticMetastasis:
-    site: str
-    laterality: str
-    months_from_primary: int | None
-    presentation: str
-    size_mm: int | None
-    misdiagnosis: str
-    misdiagnosis_text: str
-    confirmed_by: tuple[str, ...]
-    morphology: str | None
-
-
-@dataclass(slots=True)
-class SyntheticTreatment:
-    modality: str
-    target: str
-    metastasis: int | None  # index into the case's metastases
-    intent: str
-    months_from_primary: int | None
-    response: str
-
-
-@dataclass(slots=True)
-class SyntheticCase:
-    index: int
-    uuid: uuid.UUID
-    local_id: str
-    institution: int  # 1..INSTITUTION_COUNT, see `institution_code`
-    status: str
-    rejection_reason: str
-    sex: str
-    age_at_diagnosis: int
-    menopausal_status: str
-    year_of_diagnosis: int
-    primary_site: str
-    primary_morphology: str
-    primary_laterality: str
-    grade: str
-    stage_group: str
-    er_percent: int | None
-    pr_percent: int | None
-    her2_ihc: str
-    her2_ish: str
-    ki67_percent: int | None
-    subtype: str | None
-    vital_status: str
-    follow_up_months: int | None
-    metastases: list[SyntheticMetastasis]
-    treatments: list[SyntheticTreatment]
-
-    def payload(self) -> dict:
-        """The case as an API/batch payload (`registry.services.case_payload` shape)."""
-        # Every payload field but the literature ones, which synthetic cases never have.
-        case = {
-            name: getattr(self, name)
-            for name in CASE_FIELDS
-            if name not in ("source", "doi", "pmid")
-        }
-        case["local_id"] = self.local_id
-        case["source"] = "hospital"
-        case["metastases"] = [
-            {
-                "site": m.site,
-                "laterality": m.laterality,
-                "months_from_primary": m.months_from_primary,
-                "presentation": m.presentation,
-                "size_mm": m.size_mm,
-                "misdiagnosis": m.misdiagnosis,
-                "misdiagnosis_text": m.misdiagnosis_text,
-                "confirmed_by": list(m.confirmed_by),
-                "morphology": m.morphology,
-            }
-            for m in self.metastases
-        ]
-        case["treatments"] = [
-            {
-                "modality": t.modality,
-                "target": t.target,
-                "metastasis": t.metastasis,
-                "intent": t.intent,
-                "months_from_primary": t.months_from_primary,
-                "response": t.response,
-            }
-            for t in self.treatments
-        ]
-        return case
-
-
-def institution_code(number: int) -> str:
-    return f"{INSTITUTION_PREFIX}{number:03d}"
-
-
-def local_id(index: int, prefix: str = LOCAL_ID_PREFIX) -> str:
-    # Zero-padded so that the largest local_id is the last case generated.
-    return f"{prefix}{index:09d}"
-
-
-def case_rng(seed: int, index: int) -> random.Random:
-    """The random stream of one case: the same (seed, index) gives the same case."""
-    return random.Random((seed << 40) ^ index)
-
-
-def generate_cases(
-    seed: int, start: int, count: int, prefix: str = LOCAL_ID_PREFIX
-) -> Iterator[SyntheticCase]:
-    """Cases number `start` to `start + count - 1` of `seed`."""
-    for index in range(start, start + count):
-        yield generate_case(seed, index, prefix)
-
-
-def generate_case(seed: int, index: int, prefix: str = LOCAL_ID_PREFIX) -> SyntheticCase:
-    rng = case_rng(seed, index)
-    family = _PRIMARY.pick(rng)
-    kind = PRIMARY_KINDS[family][1]
-    primary_site = kind.sites.pick(rng)
-    morphology = kind.morphologies.pick(rng)
-    female = rng.random() < kind.female_share
-    age = min(90, max(15, round(rng.gauss(kind.age_mean, kind.age_sd))))
-    year = _diagnosis_year(rng)
-    stage = _STAGE.pick(rng)
-
-    er = pr = ki67 = None
-    her2_ihc = her2_ish = ""
-    subtype = None
-    spread = kind.spread
-    months_median = kind.months_median
-    if family == "breast":
-        pattern = _BREAST_PATTERN.pick(rng)
-        if pattern != "not_reported":
-            er, pr, her2_ihc, her2_ish, ki67 = _breast_receptors(rng, pattern)
-            subtype = derive_breast_subtype(Receptors(er, pr, her2_ihc, her2_ish, ki67))
-            spread = _breast_spread(pattern)
-            months_median *= _BREAST_MONTHS_FACTOR.get(pattern, 1.0)
-    elif kind.subtypes is not None and (family != "lung" or morphology != "8070/3"):
-        # Driver testing is done on non-squamous lung cancer.
-        subtype = kind.subtypes.pick(rng)
-
-    horizon = (REFERENCE_YEAR - year) * 12 + 11  # months until the data were abstracted
-    metastases, kinds = _metastases(rng, spread, primary_site, morphology, stage, months_median)
-    for metastasis in metastases:
-        metastasis.months_from_primary = min(metastasis.months_from_primary, horizon)
-    last_event = max(m.months_from_primary for m in metastases)
-    treatments = _treatments(rng, kind, family, subtype, stage, metastases, kinds)
-    for treatment in treatments:
-        treatment.months_from_primary = min(treatment.months_from_primary, horizon)
-    vital = _VITAL.pick(rng)
-    follow_up = (
-        None if vital == "unknown" else min(horizon, last_event + int(rng.expovariate(1 / 18)))
-    )
-    status = _STATUS.pick(rng)
-    return SyntheticCase(
-        index=index,
-        uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
-        local_id=local_id(index, prefix),
-        institution=_INSTITUTION.pick(rng),
-        status=status,
-        rejection_reason=rng.choice(REJECTION_REASONS) if status == "rejected" else "",
-        sex="female" if female else "male",
-        age_at_diagnosis=age,
-        menopausal_status=_menopausal_status(rng, female, age, family),
-        year_of_diagnosis=year,
-        primary_site=primary_site,
-        primary_morphology=morphology,
-        primary_laterality=_SIDE.pick(rng) if kind.paired else "not_applicable",
-        grade=_GRADE.pick(rng),
-        stage_group=stage,
-        er_percent=er,
-        pr_percent=pr,
-        her2_ihc=her2_ihc,
-        her2_ish=her2_ish,
-        ki67_percent=ki67,
-        subtype=subtype,
-        vital_status=vital,
-        follow_up_months=follow_up,
-        metastases=metastases,
-        treatments=treatments,
-    )
-
-
-def _diagnosis_year(rng: random.Random) -> int:
-    # More recent years hold more cases: registries grow and survival lengthens.
-    span = REFERENCE_YEAR - FIRST_DIAGNOSIS_YEAR
-    return FIRST_DIAGNOSIS_YEAR + min(span, int(span * math.sqrt(rng.random()) + 0.5))
-
-
-def _menopausal_status(rng, female: bool, age: int, family: str) -> str:
-    if not female:
-        return "not_applicable"
-    if family not in ("breast", "ovary", "uterus") and rng.random() < 0.7:
-        return "unknown"  # recorded mostly where it matters for treatment
-    if age < 45:
-        return "premenopausal"
-    if age < 55:
-        return ("premenopausal", "perimenopausal", "postmenopausal")[rng.randrange(3)]
-    return "postmenopausal"
-
-
-def _breast_receptors(rng: random.Random, pattern: str):
-    """ER %, PR %, HER2 IHC, HER2 ISH, Ki-67 % typical of a St Gallen surrogate."""
-    negative_her2 = (("0", ""), ("1+", ""), ("2+", "not_amplified"))
-    positive_her2 = (("3+", ""), ("3+", ""), ("2+", "amplified"))
-    if pattern == "luminal_a_like":
-        return (
-            rng.randint(50, 100),
-            rng.randint(20, 100),
-            *rng.choice(negative_her2),
-            rng.randint(1, 19),
-        )
-    if pattern == "luminal_b_like_her2_negative":
-        high_ki67 = rng.random() < 0.7
-        return (
-            rng.randint(10, 100),
-            rng.randint(20, 100) if high_ki67 else rng.randint(0, 19),
-            *rng.choice(negative_her2),
-            rng.randint(20, 70) if high_ki67 else rng.randint(5, 40),
-        )
-    if pattern == "luminal_b_like_her2_positive":
-        return (
-            rng.randint(10, 100),
-            rng.randint(0, 100),
-            *rng.choice(positive_her2),
-            rng.randint(15, 70),
-        )
-    if pattern == "her2_enriched":
-        return (0, 0, *rng.choice(positive_her2), rng.randint(20, 80))
-    # Triple-negative: receptor staining below 1 %, HER2 0 or 1+, high proliferation.
-    return (0, 0, *rng.choice(negative_her2[:2]), rng.randint(30, 90))
-
-
-def _breast_spread(pattern: str) -> Weighted:
-    spread = _BREAST_SPREAD_BY_PATTERN[pattern]
-    base = PRIMARY_KINDS["breast"][1].spread
-    cached = _BREAST_SPREAD_CACHE.get(pattern)
-    if cached is None:
-        cached = Weighted(
-            {site: share * spread.get(site, 1.0) for site, share in base.weights().items()}
-        )
-        _BREAST_SPREAD_CACHE[pattern] = cached
-    return cached
-
-
-_BREAST_SPREAD_CACHE: dict[str, Weighted] = {}
-
-
-def _metastases(rng, spread, primary_site, morphology, stage, months_median):
-    """The case's deposits at distinct sites (never the primary site), first one first."""
-    count = _METASTASIS_COUNT.pick(rng)
-    deposit_morphology = morphology.split("/")[0] + "/6"
-    months = 0 if stage == "IV" else int(rng.lognormvariate(math.log(months_median), 0.8))
-    metastases: list[SyntheticMetastasis] = []
-    kinds: list[str] = []
-    seen = {primary_site}
-    attempts = 0
-    # A repeated site is drawn again; give up on the extra deposits, never on the first.
-    while len(metastases) < count and (attempts < count * 4 or not metastases):
-        attempts += 1
-        kind_name = spread.pick(rng)
-        site_kind = SITE_KINDS[kind_name]
-        site = site_kind.codes.pick(rng)
-        if site in seen:
-            continue
-        seen.add(site)
-        if metastases and rng.random() < 0.6:
-            months += int(rng.expovariate(1 / 10))  # later deposits, or synchronous ones
-        misdiagnosis = site_kind.misdiagnoses.pick(rng)
-        texts = MISDIAGNOSIS_TEXTS.get((kind_name, misdiagnosis))
-        metastases.append(
-            SyntheticMetastasis(
-                site=site,
-                laterality=_SIDE.pick(rng) if site_kind.paired else "not_applicable",
-                months_from_primary=months,
-                presentation=site_kind.presentations.pick(rng),
-                size_mm=None if rng.random() < 0.2 else max(1, int(rng.lognormvariate(3.0, 0.6))),
-                misdiagnosis=misdiagnosis,
-                misdiagnosis_text=rng.choice(texts) if texts and rng.random() < 0.7 else "",
-                confirmed_by=site_kind.confirmations.pick(rng),
-                morphology=deposit_morphology if rng.random() < 0.9 else None,
-            )
-        )
-        kinds.append(kind_name)
-    return metastases, kinds
-
-
-def _treatments(rng, kind, family, subtype, stage, metastases, kinds):
-    """Surgery of the primary, one or two systemic lines, local treatment of deposits."""
-    treatments: list[SyntheticTreatment] = []
-    first = metastases[0].months_from_primary
-    if stage not in ("IV", "unknown") and rng.random() < 0.75:
-        treatments.append(
-            SyntheticTreatment("surgery", "primary", None, "curative", 0, _RESPONSE.pick(rng))
-        )
-    for modality in _systemic(rng, kind, family, subtype):
-        treatments.append(
-            SyntheticTreatment(
-                modality,
-                "systemic",
-                None,
-                "palliative",
-                first + rng.randint(0, 2),
-                _RESPONSE.pick(rng),
-            )
-        )
-    for index, (metastasis, kind_name) in enumerate(zip(metastases, kinds, strict=True)):
-        local = _LOCAL_TREATMENT.get(kind_name)
-        if local and rng.random() < local[0]:
-            treatments.append(
-                SyntheticTreatment(
-                    local[1],
-                    "metastasis",
-                    index,
-                    "palliative",
-                    metastasis.months_from_primary + rng.randint(0, 1),
-                    _RESPONSE.pick(rng),
-                )
-            )
-    return treatments
-
-
 # Systemic therapy follows the subtype: endocrine (+ CDK4/6) for luminal, anti-HER2
 # with chemotherapy for HER2+, chemotherapy (+ immunotherapy) for triple-negative.
-_BREAST_SYSTEMIC = {
+BREAST_SYSTEMIC = {
     "luminal_a_like": (("endocrine", "cdk46_inhibitor"), ("endocrine",)),
     "luminal_b_like_her2_negative": (("endocrine", "cdk46_inhibitor"), ("chemotherapy",)),
     "luminal_b_like_her2_positive": (
@@ -1066,28 +733,3 @@ _BREAST_SYSTEMIC = {
     "triple_negative": (("chemotherapy",), ("chemotherapy", "immunotherapy")),
     None: (("systemic_nos",), ("chemotherapy",)),
 }
-
-
-def _systemic(rng, kind, family, subtype) -> tuple[str, ...]:
-    if rng.random() < 0.1:
-        return ()  # best supportive care, or not reported
-    if family == "breast":
-        return rng.choice(_BREAST_SYSTEMIC[subtype])
-    if family == "lung" and subtype not in (None, "no_actionable_driver", "kras_mutant"):
-        return ("other",)  # a tyrosine-kinase inhibitor for the driver
-    return (kind.systemic.pick(rng),)
-
-
-def vocabulary_codes() -> dict[str, set[str]]:
-    """Every code the tables can produce, to check against the loaded vocabularies."""
-    topography, morphology, subtypes = set(), set(), set()
-    for _, kind in PRIMARY_KINDS.values():
-        topography.update(kind.sites.values)
-        morphology.update(kind.morphologies.values)
-        morphology.update(code.split("/")[0] + "/6" for code in kind.morphologies.values)
-        if kind.subtypes is not None:
-            subtypes.update(code for code in kind.subtypes.values if code is not None)
-    for site_kind in SITE_KINDS.values():
-        topography.update(site_kind.codes.values)
-    subtypes.update(code for code in _BREAST_SPREAD_BY_PATTERN)
-    return {"topography": topography, "morphology": morphology, "subtypes": subtypes}
