@@ -19,6 +19,7 @@ from registry.selectors import CountedSelection
 from registry.shares import share_interval
 from registry.stats import (
     DEFAULT_AGE_BANDS,
+    SITE_LEVELS,
     CountTable,
     CrossTable,
     Dimension,
@@ -36,16 +37,8 @@ from registry.stats import (
 from registry.survival import SurvivalGroup, survival
 
 # The filter that names the site, and the dimension of its level.
-SITE_FILTERS = {
-    "site": Dimension.SITE,
-    "site_category": Dimension.SITE_CATEGORY,
-    "site_group": Dimension.SITE_GROUP,
-}
-_GROUP_BY = {
-    Dimension.SITE: "code",
-    Dimension.SITE_CATEGORY: "category",
-    Dimension.SITE_GROUP: "site_group",
-}
+SITE_FILTERS = {dimension.value: dimension for dimension in SITE_LEVELS.values()}
+_GROUP_BY = {dimension: level for level, dimension in SITE_LEVELS.items()}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ over the longer column list. The triggers themselves, the deletion and TRUNCATE
 functions are unchanged. PostgreSQL only, as in 0003.
 """
 
+import importlib
+
 import django.db.models.deletion
 import django.utils.timezone
 import simple_history.models
@@ -33,72 +35,15 @@ CASE_COLUMNS_0004 = (*CASE_COLUMNS_0003, "record_key")  # 0004_record_key
 CASE_COLUMNS_0005 = (*CASE_COLUMNS_0004, "has_open_flags")
 
 
-def _insert_rows(columns: tuple[str, ...], metastases: str, cases: str, where: str = "") -> str:
-    """0003's `_insert_rows` over `columns`."""
-    names = ", ".join(columns)
-    case_values = ", ".join(f"c.{column}" for column in columns)
-    return f"""
-        INSERT INTO {COUNTED} (metastasis_id, case_id, site_id, first_of_case, {names})
-        SELECT m.id, m.case_id, m.site_id,
-               m.id = min(m.id) OVER (PARTITION BY m.case_id)
-                 AND NOT EXISTS (SELECT 1 FROM {COUNTED} f WHERE f.case_id = m.case_id),
-               {case_values}
-        FROM {metastases} m JOIN {cases} c ON c.id = m.case_id
-        {where};
-    """
-
-
-def _delete_rows(metastases: str) -> str:
-    """0003's `_delete_rows`, unchanged (it names no case column)."""
-    return f"""
-        DELETE FROM {COUNTED} f USING {metastases} m WHERE f.metastasis_id = m.id;
-        UPDATE {COUNTED} SET first_of_case = true
-        WHERE metastasis_id IN (
-            SELECT min(f.metastasis_id) FROM {COUNTED} f
-            WHERE f.case_id IN (SELECT case_id FROM {metastases})
-            GROUP BY f.case_id HAVING NOT bool_or(f.first_of_case)
-        );
-    """
-
-
-def _function(name: str, body: str) -> str:
-    return f"""
-        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
-        BEGIN
-            {body}
-            RETURN NULL;
-        END
-        $body$;
-    """
+# The trigger functions are written by 0004's builder (itself 0003's, over more columns).
+record_key_migration = importlib.import_module("registry.migrations.0004_record_key")
 
 
 def _functions(columns: tuple[str, ...]) -> str:
     """The trigger functions of 0003 that copy case columns, over `columns`."""
     changed = " OR ".join(f"f.{column} IS DISTINCT FROM c.{column}" for column in columns)
     assigned = ", ".join(f"{column} = c.{column}" for column in columns)
-    not_yet_counted = f"WHERE NOT EXISTS (SELECT 1 FROM {COUNTED} f WHERE f.metastasis_id = m.id)"
-    return "\n".join(
-        (
-            _function(
-                "registry_counted_metastases_inserted",
-                _insert_rows(columns, "new_metastases", "registry_case"),
-            ),
-            _function(
-                "registry_counted_metastases_updated",
-                _delete_rows("old_metastases")
-                + _insert_rows(columns, "new_metastases", "registry_case"),
-            ),
-            _function(
-                "registry_counted_cases_inserted",
-                _insert_rows(columns, "registry_metastasis", "new_cases", not_yet_counted),
-            ),
-            _function(
-                "registry_counted_cases_updated",
-                f"UPDATE {COUNTED} f SET {assigned} FROM new_cases c "
-                f"WHERE f.case_id = c.id AND ({changed});",
-            ),
-        )
-    )
+    return record_key_migration._functions(", ".join(columns), assigned, changed)
 
 
 FORWARD = f"""
