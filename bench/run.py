@@ -880,7 +880,7 @@ class Bench:
             for label, (count, metastases, treatments) in shapes.items():
                 times = []
                 for run in range(self.args.runs + 1):
-                    prefix = f"bench-{self.run_id}-worst-{count}-{run}-"
+                    prefix = f"bench-{self.run_id}-worst{count}-r{run}-n"  # never date-like
                     cases = [
                         self.case_at(template, f"{prefix}{n}", metastases, treatments)
                         for n in range(count)
