@@ -54,6 +54,8 @@ class RegistryAutoSchema(AutoSchema):
             statuses["404"] = "No such resource, or not yours to see"
         if method in ("PUT", "PATCH", "DELETE"):
             statuses["412"] = "If-Match names no current version of the case"
+        if method == "DELETE":
+            statuses["400"] = "If-Match is not an entity-tag list (e.g. \"v3\") or *"
         if getattr(self.view, "action", None) == "review":
             statuses["409"] = (
                 "The case's review status does not lead to the one asked for "
