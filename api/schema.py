@@ -55,7 +55,7 @@ class RegistryAutoSchema(AutoSchema):
         if method in ("PUT", "PATCH", "DELETE"):
             statuses["412"] = "If-Match names no current version of the case"
         if method == "DELETE":
-            statuses["400"] = "If-Match is not an entity-tag list (e.g. \"v3\") or *"
+            statuses["400"] = 'If-Match is not an entity-tag list (e.g. "v3") or *'
         if getattr(self.view, "action", None) == "review":
             statuses["409"] = (
                 "The case's review status does not lead to the one asked for "
