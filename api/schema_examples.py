@@ -1,10 +1,15 @@
-"""OpenAPI examples built from the founding case, read from its seed file."""
+"""OpenAPI examples built from the founding case, read from its seed file.
+
+The requests are built here; the answers are captured files in api/examples/.
+"""
 
 import json
 from pathlib import Path
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample
+
+from api.examples import load
 
 _SEED = Path(settings.BASE_DIR) / "seeds" / "cases" / "founding_case.json"
 
@@ -39,56 +44,7 @@ BATCH_EXAMPLES = [
         value={"cases": _founding_batch()},
         request_only=True,
     ),
-    OpenApiExample(
-        "One result per case, in request order",
-        value={
-            "summary": {"created": 1, "updated": 0, "unchanged": 0, "error": 2},
-            "results": [
-                {
-                    "index": 0,
-                    "local_id": "hosp-a-000123",
-                    "result": "created",
-                    "uuid": "0b6f4a52-8f0e-4c1e-9a55-2f1f7d3c9e01",
-                    "version": 1,
-                    "errors": [],
-                    "flags": [],
-                },
-                {
-                    "index": 1,
-                    "local_id": "hosp-a-000124",
-                    "result": "error",
-                    "uuid": None,
-                    "version": None,
-                    "errors": [
-                        {
-                            "field": "metastases[0].site",
-                            "message": "Unknown ICD-O-3 topography code 'C99.9'.",
-                            "code": "invalid",
-                        }
-                    ],
-                    "flags": [],
-                },
-                {
-                    "index": 2,
-                    "local_id": "hosp-a-000123",
-                    "result": "error",
-                    "uuid": None,
-                    "version": None,
-                    "errors": [
-                        {
-                            "field": "local_id",
-                            "message": "'hosp-a-000123' is repeated in this batch (first at "
-                            "item 0); send each case once.",
-                            "code": "repeated_in_batch",
-                        }
-                    ],
-                    "flags": [],
-                },
-            ],
-        },
-        response_only=True,
-        status_codes=["200"],
-    ),
+    load("cases_batch_result").as_openapi(status_codes=["200"]),
 ]
 
 

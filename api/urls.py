@@ -20,21 +20,19 @@ router.register("vocabularies/subtypes", SubtypeViewSet, basename="subtype")
 urlpatterns = [
     path("v1/", home.api_root, name="api-root"),
     path("v1/", include(router.urls)),
-    path("v1/stats/", stats.SiteCountsView.as_view(), name="stats-sites"),
-    path("v1/stats/counts/", stats.DimensionCountsView.as_view(), name="stats-counts"),
-    path("v1/stats/crosstab/", stats.CrosstabView.as_view(), name="stats-crosstab"),
-    path("v1/stats/intervals/", stats.IntervalsView.as_view(), name="stats-intervals"),
+    *(
+        path(f"v1/stats/{endpoint.route}", endpoint.view.as_view(), name=f"stats-{endpoint.name}")
+        for endpoint in stats.ENDPOINTS
+    ),
     # One operation per media type: the same tables as CSV.
-    path("v1/stats/sites.csv", stats.SiteCountsCsvView.as_view(), name="stats-sites-csv"),
-    path("v1/stats/counts.csv", stats.DimensionCountsCsvView.as_view(), name="stats-counts-csv"),
-    path("v1/stats/crosstab.csv", stats.CrosstabCsvView.as_view(), name="stats-crosstab-csv"),
-    path("v1/stats/intervals.csv", stats.IntervalsCsvView.as_view(), name="stats-intervals-csv"),
-    path("v1/stats/survival/", stats.SurvivalView.as_view(), name="stats-survival"),
-    path("v1/stats/site-shares/", stats.SiteSharesView.as_view(), name="stats-site-shares"),
-    path("v1/stats/profile/", stats.SiteProfileView.as_view(), name="stats-profile"),
-    path("v1/stats/survival.csv", stats.SurvivalCsvView.as_view(), name="stats-survival-csv"),
-    path(
-        "v1/stats/site-shares.csv", stats.SiteSharesCsvView.as_view(), name="stats-site-shares-csv"
+    *(
+        path(
+            f"v1/stats/{endpoint.name}.csv",
+            endpoint.csv_view.as_view(),
+            name=f"stats-{endpoint.name}-csv",
+        )
+        for endpoint in stats.ENDPOINTS
+        if endpoint.csv_view is not None
     ),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(

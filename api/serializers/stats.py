@@ -7,6 +7,7 @@ saved response still makes sense on its own. A suppressed number is `null` with
 """
 
 import dataclasses
+import typing
 
 from rest_framework import serializers
 
@@ -116,32 +117,28 @@ class CrosstabOptions(serializers.Serializer):
 # ---------------------------------------------------------------- response documents
 
 
-class FiltersEchoSerializer(serializers.Serializer):
-    """The filters the counts were made with, as understood (lists normalised)."""
+def _filter_echo(annotation) -> serializers.Field:
+    """How one case filter is echoed: a list of codes, a whole number or a text."""
+    kind = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    if typing.get_origin(kind) is tuple:
+        return serializers.ListField(child=serializers.CharField(), required=False)
+    if kind is int:
+        return serializers.IntegerField(required=False)
+    return serializers.CharField(required=False)
 
-    site = serializers.ListField(child=serializers.CharField(), required=False)
-    site_category = serializers.ListField(child=serializers.CharField(), required=False)
-    site_group = serializers.ListField(child=serializers.CharField(), required=False)
-    primary = serializers.ListField(child=serializers.CharField(), required=False)
-    primary_category = serializers.ListField(child=serializers.CharField(), required=False)
-    morphology = serializers.ListField(child=serializers.CharField(), required=False)
-    subtype = serializers.ListField(child=serializers.CharField(), required=False)
-    sex = serializers.ListField(child=serializers.CharField(), required=False)
-    age_min = serializers.IntegerField(required=False)
-    age_max = serializers.IntegerField(required=False)
-    year_min = serializers.IntegerField(required=False)
-    year_max = serializers.IntegerField(required=False)
-    status = serializers.ListField(child=serializers.CharField(), required=False)
-    source = serializers.ListField(child=serializers.CharField(), required=False)
-    institution = serializers.ListField(child=serializers.CharField(), required=False)
-    q = serializers.CharField(required=False)
-    age_band = serializers.ListField(child=serializers.CharField(), required=False)
-    period = serializers.ListField(child=serializers.CharField(), required=False)
-    presentation = serializers.ListField(child=serializers.CharField(), required=False)
-    misdiagnosis = serializers.ListField(child=serializers.CharField(), required=False)
-    modality = serializers.ListField(child=serializers.CharField(), required=False)
-    response = serializers.ListField(child=serializers.CharField(), required=False)
-    vital_status = serializers.ListField(child=serializers.CharField(), required=False)
+
+# One field per case filter, read from CaseFilters, so that the echo cannot miss a new filter.
+FiltersEchoSerializer = type(
+    "FiltersEchoSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "The filters the counts were made with, as understood (lists normalised).",
+        **{
+            name: _filter_echo(annotation)
+            for name, annotation in typing.get_type_hints(CaseFilters).items()
+        },
+    },
+)
 
 
 class SuppressionSerializer(serializers.Serializer):

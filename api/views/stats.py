@@ -3,11 +3,15 @@
 Each endpoint takes the filters of the case list, asks the access policy
 (`registry.access`) what this user may ask and see, counts through
 `registry.stats`, protects the numbers for everyone but curators and answers
-JSON. Each also has a `.csv` twin (`stats/sites.csv`, `stats/counts.csv`, ...):
-one operation per media type, so a client generated from the schema parses each
-answer as what it is. The JSON paths still answer CSV for `Accept: text/csv` or
-`?format=csv`, as before the twins existed.
+JSON. Each but the profile also has a `.csv` twin (`stats/sites.csv`,
+`stats/counts.csv`, ...): one operation per media type, so a client generated
+from the schema parses each answer as what it is. The JSON paths still answer
+CSV for `Accept: text/csv` or `?format=csv`, as before the twins existed.
+`ENDPOINTS` at the end declares them all; `api/urls.py` routes from it. The
+response examples are files in `api/examples/`.
 """
+
+from dataclasses import dataclass
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -23,22 +27,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.examples import openapi_examples
 from api.filters import CaseFilterParams, case_filters_from
 from api.permissions import CanReadStatistics
 from api.renderers import CSVRenderer
 from api.serializers import stats as shapes
-from api.stats_examples import (
-    CROSSTAB_CSV_EXAMPLE,
-    CROSSTAB_EXAMPLES,
-    DIMENSION_COUNTS_CSV_EXAMPLE,
-    DIMENSION_COUNTS_EXAMPLES,
-    INTERVALS_CSV_EXAMPLE,
-    INTERVALS_EXAMPLES,
-    SITE_COUNTS_CSV_EXAMPLE,
-    SITE_COUNTS_EXAMPLES,
-    SITE_SHARES_CSV_EXAMPLE,
-    SURVIVAL_CSV_EXAMPLE,
-)
 from registry import access, profile, shares, stats, survival
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 
@@ -47,43 +40,17 @@ from registry.selectors import CaseFilters, CountedSelection, given_filters
 NO_FORMAT = OpenApiParameter("format", exclude=True)
 
 
-def _responses(serializer, examples) -> dict:
+def _answer(content, description: str, *, examples=(), media_type="application/json") -> dict:
+    """The one success response of an operation, with its examples from api/examples/."""
     return {
-        (200, "application/json"): OpenApiResponse(
-            serializer, description="The table; a suppressed number is null", examples=examples
+        (200, media_type): OpenApiResponse(
+            content, description=description, examples=openapi_examples(*examples) or None
         ),
     }
 
 
-def _csv_responses(csv_example) -> dict:
-    return {
-        (200, "text/csv"): OpenApiResponse(
-            OpenApiTypes.STR,
-            description="The table as CSV; a suppressed number is empty",
-            examples=[csv_example],
-        ),
-    }
-
-
-def _csv_twin(json_view, *, operation_id: str, json_path: str, summary: str, options, csv_example):
-    """The same counts as `json_view`, as text/csv only, under its own operation."""
-    twin = type(
-        json_view.__name__.replace("View", "CsvView"),
-        (json_view,),
-        {"renderer_classes": [CSVRenderer], "__doc__": f"{json_view.__doc__} As CSV."},
-    )
-    operation = extend_schema(
-        operation_id=operation_id,
-        summary=f"{summary} (CSV)",
-        description=(
-            f"The table of GET {json_path} with the same parameters, as text/csv: a "
-            "hidden number is an empty field and its line's `suppressed` is true. "
-            "Errors are problem+json documents."
-        ),
-        parameters=[CaseFilterParams, options, NO_FORMAT],
-        responses=_csv_responses(csv_example),
-    )
-    return extend_schema_view(get=operation)(twin)
+TABLE = "The table; a suppressed number is null"
+ESTIMATE = "The estimate; a suppressed number is null"
 
 
 class StatisticsView(APIView):
@@ -148,7 +115,7 @@ class StatisticsView(APIView):
         "is the total."
     ),
     parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
-    responses=_responses(shapes.SiteCountsSerializer, SITE_COUNTS_EXAMPLES),
+    responses=_answer(shapes.SiteCountsSerializer, TABLE, examples=["stats_sites"]),
 )
 class SiteCountsView(StatisticsView):
     """Cases and metastases per metastatic site."""
@@ -172,7 +139,7 @@ class SiteCountsView(StatisticsView):
         "CSV (stats/counts.csv): key,label,cases,suppressed; the last line is the total."
     ),
     parameters=[CaseFilterParams, shapes.CountOptions, NO_FORMAT],
-    responses=_responses(shapes.DimensionCountsSerializer, DIMENSION_COUNTS_EXAMPLES),
+    responses=_answer(shapes.DimensionCountsSerializer, TABLE, examples=["stats_counts"]),
 )
 class DimensionCountsView(StatisticsView):
     """Cases per value of one dimension."""
@@ -200,7 +167,7 @@ class DimensionCountsView(StatisticsView):
         "col_key, column totals an empty row_key, the grand total both."
     ),
     parameters=[CaseFilterParams, shapes.CrosstabOptions, NO_FORMAT],
-    responses=_responses(shapes.CrosstabSerializer, CROSSTAB_EXAMPLES),
+    responses=_answer(shapes.CrosstabSerializer, TABLE, examples=["stats_crosstab"]),
 )
 class CrosstabView(StatisticsView):
     """Cases by two dimensions."""
@@ -230,7 +197,7 @@ class CrosstabView(StatisticsView):
         "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     ),
     parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
-    responses=_responses(shapes.IntervalsSerializer, INTERVALS_EXAMPLES),
+    responses=_answer(shapes.IntervalsSerializer, TABLE, examples=["stats_intervals"]),
 )
 class IntervalsView(StatisticsView):
     """Time to metastasis per site."""
@@ -244,51 +211,7 @@ class IntervalsView(StatisticsView):
         return shapes.intervals_document(table, group_by=group_by, **context)
 
 
-# ---------------------------------------------------------------- the CSV twins
-
-SiteCountsCsvView = _csv_twin(
-    SiteCountsView,
-    operation_id="v1_stats_sites_csv",
-    json_path="/api/v1/stats/",
-    summary="Cases and metastases per metastatic site",
-    options=shapes.SiteOptions,
-    csv_example=SITE_COUNTS_CSV_EXAMPLE,
-)
-DimensionCountsCsvView = _csv_twin(
-    DimensionCountsView,
-    operation_id="v1_stats_counts_csv",
-    json_path="/api/v1/stats/counts/",
-    summary="Cases per value of one dimension",
-    options=shapes.CountOptions,
-    csv_example=DIMENSION_COUNTS_CSV_EXAMPLE,
-)
-CrosstabCsvView = _csv_twin(
-    CrosstabView,
-    operation_id="v1_stats_crosstab_csv",
-    json_path="/api/v1/stats/crosstab/",
-    summary="Cross-table of cases by two dimensions",
-    options=shapes.CrosstabOptions,
-    csv_example=CROSSTAB_CSV_EXAMPLE,
-)
-IntervalsCsvView = _csv_twin(
-    IntervalsView,
-    operation_id="v1_stats_intervals_csv",
-    json_path="/api/v1/stats/intervals/",
-    summary="Months from primary diagnosis to metastasis",
-    options=shapes.SiteOptions,
-    csv_example=INTERVALS_CSV_EXAMPLE,
-)
-
-
 # ---------------------------------------------------------------- clinical analytics
-
-
-def _plain_responses(serializer) -> dict:
-    return {
-        (200, "application/json"): OpenApiResponse(
-            serializer, description="The estimate; a suppressed number is null"
-        ),
-    }
 
 
 @extend_schema(
@@ -304,7 +227,7 @@ def _plain_responses(serializer) -> dict:
         "lower,upper, one line per point."
     ),
     parameters=[CaseFilterParams, shapes.SurvivalOptions, NO_FORMAT],
-    responses=_plain_responses(shapes.SurvivalSerializer),
+    responses=_answer(shapes.SurvivalSerializer, ESTIMATE, examples=["stats_survival"]),
 )
 class SurvivalView(StatisticsView):
     """Kaplan–Meier survival after metastasis."""
@@ -330,7 +253,7 @@ class SurvivalView(StatisticsView):
         "line is the total."
     ),
     parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
-    responses=_plain_responses(shapes.SiteSharesSerializer),
+    responses=_answer(shapes.SiteSharesSerializer, ESTIMATE, examples=["stats_site_shares"]),
 )
 class SiteSharesView(StatisticsView):
     """Each site's share of the cases selected."""
@@ -362,11 +285,7 @@ class _NoOptions(serializers.Serializer):
         "each part has its CSV at its own endpoint."
     ),
     parameters=[CaseFilterParams],
-    responses={
-        (200, "application/json"): OpenApiResponse(
-            shapes.SiteProfileSerializer, description="The profile; a suppressed number is null"
-        )
-    },
+    responses=_answer(shapes.SiteProfileSerializer, "The profile; a suppressed number is null"),
 )
 class SiteProfileView(StatisticsView):
     """What the registry knows about one primary and one metastatic site."""
@@ -396,19 +315,63 @@ class SiteProfileView(StatisticsView):
         return shapes.site_profile_document(found, filters=filters, **context)
 
 
-SurvivalCsvView = _csv_twin(
-    SurvivalView,
-    operation_id="v1_stats_survival_csv",
-    json_path="/api/v1/stats/survival/",
-    summary="Survival after metastasis",
-    options=shapes.SurvivalOptions,
-    csv_example=SURVIVAL_CSV_EXAMPLE,
-)
-SiteSharesCsvView = _csv_twin(
-    SiteSharesView,
-    operation_id="v1_stats_site_shares_csv",
-    json_path="/api/v1/stats/site-shares/",
-    summary="Each site's share of the cases",
-    options=shapes.SiteOptions,
-    csv_example=SITE_SHARES_CSV_EXAMPLE,
+# ---------------------------------------------------------------- the endpoints and their CSV twins
+
+
+def _csv_twin(json_view: type[StatisticsView], *, name: str, json_path: str, summary: str):
+    """The same table as `json_view`, as text/csv only, under its own operation."""
+    twin = type(
+        json_view.__name__.replace("View", "CsvView"),
+        (json_view,),
+        {"renderer_classes": [CSVRenderer], "__doc__": f"{json_view.__doc__} As CSV."},
+    )
+    operation = extend_schema(
+        operation_id=f"v1_stats_{name.replace('-', '_')}_csv",
+        summary=f"{summary} (CSV)",
+        description=(
+            f"The table of GET {json_path} with the same parameters, as text/csv: a "
+            "hidden number is an empty field and its line's `suppressed` is true. "
+            "Errors are problem+json documents."
+        ),
+        parameters=[CaseFilterParams, json_view.options_class, NO_FORMAT],
+        responses=_answer(
+            OpenApiTypes.STR,
+            "The table as CSV; a suppressed number is empty",
+            examples=[f"stats_{name.replace('-', '_')}_csv"],
+            media_type="text/csv",
+        ),
+    )
+    return extend_schema_view(get=operation)(twin)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """`stats/<route>` (URL name stats-<name>) and its CSV twin `stats/<name>.csv`."""
+
+    name: str
+    route: str
+    view: type[StatisticsView]
+    csv_view: type[StatisticsView] | None  # None: JSON only
+
+
+def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
+    twin = None
+    if csv_summary is not None:
+        json_path = f"/api/v1/stats/{route}"
+        twin = _csv_twin(view, name=name, json_path=json_path, summary=csv_summary)
+    return Endpoint(name=name, route=route, view=view, csv_view=twin)
+
+
+ENDPOINTS = tuple(
+    _endpoint(*row)
+    for row in [
+        # name, route under stats/, the JSON view, its CSV twin's summary (None: JSON only)
+        ("sites", "", SiteCountsView, "Cases and metastases per metastatic site"),
+        ("counts", "counts/", DimensionCountsView, "Cases per value of one dimension"),
+        ("crosstab", "crosstab/", CrosstabView, "Cross-table of cases by two dimensions"),
+        ("intervals", "intervals/", IntervalsView, "Months from primary diagnosis to metastasis"),
+        ("survival", "survival/", SurvivalView, "Survival after metastasis"),
+        ("site-shares", "site-shares/", SiteSharesView, "Each site's share of the cases"),
+        ("profile", "profile/", SiteProfileView, None),
+    ]
 )
