@@ -61,6 +61,10 @@ class StatisticsView(APIView):
     options_class = shapes.SiteOptions
     document_class = shapes.SiteCountsSerializer
     csv_name = "statistics"
+    # The operation in the schema (see ENDPOINTS): what it does, and what its answer is.
+    summary = ""
+    description = ""
+    answer = TABLE
 
     def get(self, request):
         extra = frozenset({*self.options_class().fields, "format"})
@@ -104,22 +108,18 @@ class StatisticsView(APIView):
         return response
 
 
-@extend_schema(
-    summary="Cases and metastases per metastatic site",
-    description=(
+class SiteCountsView(StatisticsView):
+    """Cases and metastases per metastatic site."""
+
+    summary = "Cases and metastases per metastatic site"
+    description = (
         "Counts per ICD-O-3 site code, category or site group of the metastases of the cases "
         "selected by the filters. A case with two lesions at one site is one case and two "
         "metastases there. Curators see exact counts; for analysts every count is perturbed "
         "by the cell-key method and a site with fewer cases than REGISTRY_MIN_CELL_COUNT is "
         "left out. CSV (stats/sites.csv): key,label,cases,metastases,suppressed; the last line "
         "is the total."
-    ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
-    responses=_answer(shapes.SiteCountsSerializer, TABLE, examples=["stats_sites"]),
-)
-class SiteCountsView(StatisticsView):
-    """Cases and metastases per metastatic site."""
-
+    )
     options_class = shapes.SiteOptions
     document_class = shapes.SiteCountsSerializer
     csv_name = "site-counts"
@@ -131,19 +131,15 @@ class SiteCountsView(StatisticsView):
         )
 
 
-@extend_schema(
-    summary="Cases per primary site, morphology, subtype, sex, age band or year",
-    description=(
-        "Cases per value of one dimension (`by`); `bands` sets the age bands. Values not "
-        "recorded are counted as `unknown`. Protection as for site counts. "
-        "CSV (stats/counts.csv): key,label,cases,suppressed; the last line is the total."
-    ),
-    parameters=[CaseFilterParams, shapes.CountOptions, NO_FORMAT],
-    responses=_answer(shapes.DimensionCountsSerializer, TABLE, examples=["stats_counts"]),
-)
 class DimensionCountsView(StatisticsView):
     """Cases per value of one dimension."""
 
+    summary = "Cases per primary site, morphology, subtype, sex, age band or year"
+    description = (
+        "Cases per value of one dimension (`by`); `bands` sets the age bands. Values not "
+        "recorded are counted as `unknown`. Protection as for site counts. "
+        "CSV (stats/counts.csv): key,label,cases,suppressed; the last line is the total."
+    )
     options_class = shapes.CountOptions
     document_class = shapes.DimensionCountsSerializer
     csv_name = "counts"
@@ -155,9 +151,11 @@ class DimensionCountsView(StatisticsView):
         return shapes.dimension_counts_document(table.protected(context["access"]), **context)
 
 
-@extend_schema(
-    summary="Cross-table of cases by two dimensions, with row and column totals",
-    description=(
+class CrosstabView(StatisticsView):
+    """Cases by two dimensions."""
+
+    summary = "Cross-table of cases by two dimensions, with row and column totals"
+    description = (
         "Cases per pair of values of `rows` and `cols` (e.g. rows=site_group&cols=subtype). "
         "Row and column totals equal the one-way counts of the same filters (for analysts: the "
         "same protected numbers). For analysts, rows and columns below the threshold are left "
@@ -165,13 +163,7 @@ class DimensionCountsView(StatisticsView):
         "a few. CSV (stats/crosstab.csv, long form): "
         "row_key,row_label,col_key,col_label,cases,suppressed; row totals have an empty "
         "col_key, column totals an empty row_key, the grand total both."
-    ),
-    parameters=[CaseFilterParams, shapes.CrosstabOptions, NO_FORMAT],
-    responses=_answer(shapes.CrosstabSerializer, TABLE, examples=["stats_crosstab"]),
-)
-class CrosstabView(StatisticsView):
-    """Cases by two dimensions."""
-
+    )
     options_class = shapes.CrosstabOptions
     document_class = shapes.CrosstabSerializer
     csv_name = "crosstab"
@@ -186,22 +178,18 @@ class CrosstabView(StatisticsView):
         return shapes.crosstab_document(table.protected(context["access"]), **context)
 
 
-@extend_schema(
-    summary="Months from primary diagnosis to metastasis, per metastatic site",
-    description=(
+class IntervalsView(StatisticsView):
+    """Time to metastasis per site."""
+
+    summary = "Months from primary diagnosis to metastasis, per metastatic site"
+    description = (
         "Over metastases with a known interval: n, median, quartiles, min, max and the share "
         "synchronous (month 0), exact for curators. For analysts, n and the share come from "
         "perturbed counts, the quartiles from a histogram of perturbed counts, min and max are "
         "null, and a row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left "
         "out. CSV (stats/intervals.csv): "
         "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
-    ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
-    responses=_answer(shapes.IntervalsSerializer, TABLE, examples=["stats_intervals"]),
-)
-class IntervalsView(StatisticsView):
-    """Time to metastasis per site."""
-
+    )
     options_class = shapes.SiteOptions
     document_class = shapes.IntervalsSerializer
     csv_name = "intervals"
@@ -214,9 +202,11 @@ class IntervalsView(StatisticsView):
 # ---------------------------------------------------------------- clinical analytics
 
 
-@extend_schema(
-    summary="Survival after metastasis (Kaplan–Meier), overall and per value of a dimension",
-    description=(
+class SurvivalView(StatisticsView):
+    """Kaplan–Meier survival after metastasis."""
+
+    summary = "Survival after metastasis (Kaplan–Meier), overall and per value of a dimension"
+    description = (
         "Months from the metastasis to death or last follow-up, estimated by Kaplan–Meier "
         "(lifelines) at fixed time points, with 95 % bands, the median and, between groups, "
         "a log-rank test. `by` gives one curve per value (e.g. by=site_group); cases without "
@@ -225,13 +215,8 @@ class IntervalsView(StatisticsView):
         "stops before fewer than REGISTRY_MIN_CELL_COUNT remain at risk and a smaller group is "
         "left out. CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
         "lower,upper, one line per point."
-    ),
-    parameters=[CaseFilterParams, shapes.SurvivalOptions, NO_FORMAT],
-    responses=_answer(shapes.SurvivalSerializer, ESTIMATE, examples=["stats_survival"]),
-)
-class SurvivalView(StatisticsView):
-    """Kaplan–Meier survival after metastasis."""
-
+    )
+    answer = ESTIMATE
     options_class = shapes.SurvivalOptions
     document_class = shapes.SurvivalSerializer
     csv_name = "survival"
@@ -242,22 +227,19 @@ class SurvivalView(StatisticsView):
         return shapes.survival_document(table, time_points=survival.TIME_POINTS, **context)
 
 
-@extend_schema(
-    summary="How unusual a site is: each site's share of the cases, with an exact interval",
-    description=(
+class SiteSharesView(StatisticsView):
+    """Each site's share of the cases selected."""
+
+    summary = "How unusual a site is: each site's share of the cases, with an exact interval"
+    description = (
         "For the cases selected (e.g. primary_category=C50), the share with a metastasis at "
         "each site, with a Clopper–Pearson 95 % interval. A share among the cases reported to "
         "the registry, not a population frequency. For analysts, computed from the published "
         "counts; a site below REGISTRY_MIN_CELL_COUNT is left out. "
         "CSV (stats/site-shares.csv): key,label,cases,share,lower,upper,suppressed; the last "
         "line is the total."
-    ),
-    parameters=[CaseFilterParams, shapes.SiteOptions, NO_FORMAT],
-    responses=_answer(shapes.SiteSharesSerializer, ESTIMATE, examples=["stats_site_shares"]),
-)
-class SiteSharesView(StatisticsView):
-    """Each site's share of the cases selected."""
-
+    )
+    answer = ESTIMATE
     options_class = shapes.SiteOptions
     document_class = shapes.SiteSharesSerializer
     csv_name = "site-shares"
@@ -273,9 +255,11 @@ class _NoOptions(serializers.Serializer):
     pass
 
 
-@extend_schema(
-    summary="A site profile: one primary and one metastatic site ('breast -> scalp')",
-    description=(
+class SiteProfileView(StatisticsView):
+    """What the registry knows about one primary and one metastatic site."""
+
+    summary = "A site profile: one primary and one metastatic site ('breast -> scalp')"
+    description = (
         "Give the primary with the usual filters (primary, primary_category, ...) and exactly "
         "one site at any level: site=C44.4, site_category=C44 or site_group=Skin. The answer: "
         "cases, subtype mix, how the metastases at that site presented, what they were first "
@@ -283,13 +267,8 @@ class _NoOptions(serializers.Serializer):
         "months from the primary, treatments and responses, and survival after the metastasis. "
         "Every part is protected for analysts like the statistics it comes from. JSON only: "
         "each part has its CSV at its own endpoint."
-    ),
-    parameters=[CaseFilterParams],
-    responses=_answer(shapes.SiteProfileSerializer, "The profile; a suppressed number is null"),
-)
-class SiteProfileView(StatisticsView):
-    """What the registry knows about one primary and one metastatic site."""
-
+    )
+    answer = "The profile; a suppressed number is null"
     renderer_classes = [JSONRenderer]
     options_class = _NoOptions
     document_class = shapes.SiteProfileSerializer
@@ -355,6 +334,16 @@ class Endpoint:
 
 
 def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
+    # An options serializer without fields is no parameter (drf-spectacular would fail on it).
+    options = [view.options_class] if view.options_class().fields else []
+    extend_schema(
+        summary=view.summary,
+        description=view.description,
+        parameters=[CaseFilterParams, *options, NO_FORMAT],
+        responses=_answer(
+            view.document_class, view.answer, examples=[f"stats_{name.replace('-', '_')}"]
+        ),
+    )(view)
     twin = None
     if csv_summary is not None:
         json_path = f"/api/v1/stats/{route}"
