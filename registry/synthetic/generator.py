@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from registry.models.case import MAX_AGE
 from registry.payload import CASE_FIELDS, CasePayload
 from registry.subtypes import Receptors, derive_breast_subtype
 from registry.synthetic.frequencies import (
@@ -161,7 +162,7 @@ def generate_case(seed: int, index: int, prefix: str = LOCAL_ID_PREFIX) -> Synth
     primary_site = kind.sites.pick(rng)
     morphology = kind.morphologies.pick(rng)
     female = rng.random() < kind.female_share
-    age = min(90, max(15, round(rng.gauss(kind.age_mean, kind.age_sd))))
+    age = min(MAX_AGE, max(15, round(rng.gauss(kind.age_mean, kind.age_sd))))
     year = _diagnosis_year(rng)
     stage = STAGE_GROUP.pick(rng)
 
