@@ -10,6 +10,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
 from config.routers import replica_reads
+from registry.error_codes import ErrorCode
 
 
 class UrlLengthMiddleware:
@@ -28,7 +29,9 @@ class UrlLengthMiddleware:
         length = len(request.path) + len(request.META.get("QUERY_STRING", ""))
         if length > settings.MAX_URL_LENGTH:
             return problem_response(
-                414, f"The URL is longer than {settings.MAX_URL_LENGTH} characters.", "uri_too_long"
+                414,
+                f"The URL is longer than {settings.MAX_URL_LENGTH} characters.",
+                ErrorCode.URI_TOO_LONG,
             )
         return self.get_response(request)
 
@@ -47,7 +50,9 @@ class RejectNulInQueryMiddleware:
         if any("\x00" in value for values in request.GET.lists() for value in values[1]) or any(
             "\x00" in key for key in request.GET
         ):
-            return problem_response(400, "The query string contains a NUL character.", "invalid")
+            return problem_response(
+                400, "The query string contains a NUL character.", ErrorCode.INVALID
+            )
         return self.get_response(request)
 
 
@@ -69,12 +74,18 @@ class RequestBodyGuardMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_response(400, "The Content-Length header is not a number.", "invalid")
+            return problem_response(
+                400, "The Content-Length header is not a number.", ErrorCode.INVALID
+            )
         if length < 0:
-            return problem_response(400, "The Content-Length header is negative.", "invalid")
+            return problem_response(
+                400, "The Content-Length header is negative.", ErrorCode.INVALID
+            )
         if limit is not None and length > limit:
             return problem_response(
-                413, f"The request body is larger than {limit} bytes; split it.", "too_large"
+                413,
+                f"The request body is larger than {limit} bytes; split it.",
+                ErrorCode.TOO_LARGE,
             )
         return self.get_response(request)
 
