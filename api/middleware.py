@@ -9,7 +9,6 @@ from django.db import DatabaseError, OperationalError, connection
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
-from config.routers import replica_reads
 from registry.error_codes import ErrorCode
 
 
@@ -128,24 +127,6 @@ class ContentSecurityPolicyMiddleware:
         else:
             response["Content-Security-Policy"] = DATA_POLICY
         return response
-
-
-# ---------------------------------------------------------------- read replica
-
-
-class StatsOnReplicaMiddleware:
-    """GETs under REPLICA_READ_PATH_PREFIXES (the statistics) read from the replica, if any."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method in ("GET", "HEAD") and request.path.startswith(
-            settings.REPLICA_READ_PATH_PREFIXES
-        ):
-            with replica_reads():
-                return self.get_response(request)
-        return self.get_response(request)
 
 
 # ---------------------------------------------------------------- caching
