@@ -8,6 +8,7 @@ than being a syntax error. Only a header that is not an entity-tag list is a 400
 
 import re
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from registry.services.cases import VersionPrecondition
@@ -22,6 +23,17 @@ _OUR_TAG = re.compile(r"v([0-9]{1,18})")
 
 def case_etag(case) -> str:
     return f'"v{case.version}"'
+
+
+def etag_header(*statuses: int) -> OpenApiParameter:
+    """The `ETag` response header in the schema, on the answers with these statuses."""
+    return OpenApiParameter(
+        "ETag",
+        location=OpenApiParameter.HEADER,
+        response=list(statuses),
+        required=True,
+        description='The version of the case, e.g. "v3"; send it back in If-Match.',
+    )
 
 
 def expected_version(request) -> VersionPrecondition | None:

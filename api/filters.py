@@ -13,6 +13,7 @@ from rest_framework import serializers
 from api.schema import loaded_subtype_codes
 from registry.access import PUBLISHED_AGE_BANDS, period_range
 from registry.models import ReviewStatus, Sex, Source
+from registry.models.case import FIRST_YEAR, MAX_AGE
 from registry.models.choices import Misdiagnosis, Modality, Presentation, Response, VitalStatus
 from registry.selectors import CaseFilters
 
@@ -52,11 +53,11 @@ class CodeListField(serializers.CharField):
 
 
 def _year(**kwargs):
-    return serializers.IntegerField(required=False, min_value=1900, max_value=2100, **kwargs)
+    return serializers.IntegerField(required=False, min_value=FIRST_YEAR, max_value=2100, **kwargs)
 
 
 def _age(**kwargs):
-    return serializers.IntegerField(required=False, min_value=0, max_value=90, **kwargs)
+    return serializers.IntegerField(required=False, min_value=0, max_value=MAX_AGE, **kwargs)
 
 
 class CaseFilterParams(serializers.Serializer):
@@ -73,7 +74,9 @@ class CaseFilterParams(serializers.Serializer):
     )
     sex = CodeListField(choices=Sex.values)
     age_min = _age(help_text="Youngest age at diagnosis (inclusive)")
-    age_max = _age(help_text="Oldest age at diagnosis (inclusive); 90 means 90 or over")
+    age_max = _age(
+        help_text=f"Oldest age at diagnosis (inclusive); {MAX_AGE} means {MAX_AGE} or over"
+    )
     year_min = _year(help_text="First year of primary diagnosis (inclusive)")
     year_max = _year(help_text="Last year of primary diagnosis (inclusive)")
     status = CodeListField(choices=ReviewStatus.values)

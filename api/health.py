@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 
 from api.problems import problem_response
+from registry.error_codes import ErrorCode
 
 
 def healthz(request):
@@ -20,5 +21,7 @@ def readyz(request):
             cursor.execute("SELECT 1")
     except DatabaseError:
         # The API's one problem shape, with the same code as a 503 from any view.
-        return problem_response(503, "The database cannot be reached.", "database_unavailable")
+        return problem_response(
+            503, "The database cannot be reached.", ErrorCode.DATABASE_UNAVAILABLE
+        )
     return JsonResponse({"status": "ready", "database": "ok"})

@@ -11,6 +11,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.problems import problem_response
+from registry.error_codes import ErrorCode
 
 # (name in the index, URL name, what it is); the order is the reading order.
 API_RESOURCES = [
@@ -62,7 +63,7 @@ def api_not_found(request, unknown=""):
             match = None
         if match is not None and match.func is not api_not_found:
             detail = f"No such API resource; did you mean {request.path}/ ?"
-    return problem_response(404, detail, "not_found")
+    return problem_response(404, detail, ErrorCode.NOT_FOUND)
 
 
 def _index(request, entries) -> list[dict]:

@@ -17,6 +17,7 @@ from django.contrib.auth.forms import UsernameField
 from django.utils import timezone
 
 from api.problems import problem_response
+from registry.error_codes import ErrorCode
 
 _USERNAME = UsernameField(max_length=150)
 
@@ -36,7 +37,9 @@ def account_username(request, credentials) -> str | None:
 def lockout_response(request, original_response=None, credentials=None):
     """AXES_LOCKOUT_CALLABLE: 429 problem whose Retry-After is the real time left."""
     response = problem_response(
-        429, "Too many failed logins for this account; try again later.", "too_many_login_failures"
+        429,
+        "Too many failed logins for this account; try again later.",
+        ErrorCode.TOO_MANY_LOGIN_FAILURES,
     )
     response["Retry-After"] = str(seconds_until_unlocked(account_username(request, credentials)))
     return response

@@ -9,7 +9,7 @@ from django.db import DatabaseError, OperationalError, connection
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from api.problems import problem_response
-from config.routers import replica_reads
+from registry.error_codes import ErrorCode
 
 
 class UrlLengthMiddleware:
@@ -28,7 +28,9 @@ class UrlLengthMiddleware:
         length = len(request.path) + len(request.META.get("QUERY_STRING", ""))
         if length > settings.MAX_URL_LENGTH:
             return problem_response(
-                414, f"The URL is longer than {settings.MAX_URL_LENGTH} characters.", "uri_too_long"
+                414,
+                f"The URL is longer than {settings.MAX_URL_LENGTH} characters.",
+                ErrorCode.URI_TOO_LONG,
             )
         return self.get_response(request)
 
@@ -47,7 +49,9 @@ class RejectNulInQueryMiddleware:
         if any("\x00" in value for values in request.GET.lists() for value in values[1]) or any(
             "\x00" in key for key in request.GET
         ):
-            return problem_response(400, "The query string contains a NUL character.", "invalid")
+            return problem_response(
+                400, "The query string contains a NUL character.", ErrorCode.INVALID
+            )
         return self.get_response(request)
 
 
@@ -69,12 +73,18 @@ class RequestBodyGuardMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return problem_response(400, "The Content-Length header is not a number.", "invalid")
+            return problem_response(
+                400, "The Content-Length header is not a number.", ErrorCode.INVALID
+            )
         if length < 0:
-            return problem_response(400, "The Content-Length header is negative.", "invalid")
+            return problem_response(
+                400, "The Content-Length header is negative.", ErrorCode.INVALID
+            )
         if limit is not None and length > limit:
             return problem_response(
-                413, f"The request body is larger than {limit} bytes; split it.", "too_large"
+                413,
+                f"The request body is larger than {limit} bytes; split it.",
+                ErrorCode.TOO_LARGE,
             )
         return self.get_response(request)
 
@@ -117,24 +127,6 @@ class ContentSecurityPolicyMiddleware:
         else:
             response["Content-Security-Policy"] = DATA_POLICY
         return response
-
-
-# ---------------------------------------------------------------- read replica
-
-
-class StatsOnReplicaMiddleware:
-    """GETs under REPLICA_READ_PATH_PREFIXES (the statistics) read from the replica, if any."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method in ("GET", "HEAD") and request.path.startswith(
-            settings.REPLICA_READ_PATH_PREFIXES
-        ):
-            with replica_reads():
-                return self.get_response(request)
-        return self.get_response(request)
 
 
 # ---------------------------------------------------------------- caching

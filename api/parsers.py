@@ -19,6 +19,8 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
+from registry.error_codes import ErrorCode
+
 
 class BodyRefused(Exception):
     """A body the guards refuse: status, detail and machine code for the answer."""
@@ -34,17 +36,17 @@ def guarded_json_bytes(stream, encoding: str | None) -> bytes:
     body = stream.read() if limit is None else stream.read(limit + 1)
     if limit is not None and len(body) > limit:
         raise BodyRefused(
-            413, f"The request body is larger than {limit} bytes; split it.", "too_large"
+            413, f"The request body is larger than {limit} bytes; split it.", ErrorCode.TOO_LARGE
         )
     body = _as_utf8(body, encoding or "utf-8")
     # The regex scans the whole body; only a body with a surrogate escape needs it.
     if (b"\\ud" in body or b"\\uD" in body) and _LONE_SURROGATE.search(body):
         raise BodyRefused(
-            400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", "invalid"
+            400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", ErrorCode.INVALID
         )
     if json_nesting_exceeds(body, settings.MAX_JSON_DEPTH):
         detail = f"The JSON body is nested more than {settings.MAX_JSON_DEPTH} levels deep."
-        raise BodyRefused(400, detail, "too_deep")
+        raise BodyRefused(400, detail, ErrorCode.TOO_DEEP)
     return body
 
 
@@ -53,7 +55,7 @@ def _as_utf8(body: bytes, encoding: str) -> bytes:
         codec = codecs.lookup(encoding)
     except LookupError:
         raise BodyRefused(
-            415, f"Unknown charset '{encoding[:40]}'; send UTF-8.", "unsupported_media_type"
+            415, f"Unknown charset '{encoding[:40]}'; send UTF-8.", ErrorCode.UNSUPPORTED_MEDIA_TYPE
         ) from None
     if codec.name == "utf-8":
         return body  # json.loads checks it is UTF-8 as it reads
@@ -62,7 +64,7 @@ def _as_utf8(body: bytes, encoding: str) -> bytes:
         return body.decode(codec.name).encode("utf-8")
     except UnicodeDecodeError as error:
         raise BodyRefused(
-            400, f"The body is not valid {codec.name}: {error.reason}.", "invalid"
+            400, f"The body is not valid {codec.name}: {error.reason}.", ErrorCode.INVALID
         ) from None
 
 
@@ -109,7 +111,7 @@ class GuardedJSONParser(JSONParser):
 class BodyTooLarge(APIException):
     # Not api.problems.PayloadTooLarge: DRF imports the parsers while api.problems loads.
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
+    default_code = ErrorCode.TOO_LARGE
 
 
 def as_api_exception(refused: BodyRefused):

@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from registry.error_codes import ErrorCode
 from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
 from registry.services.cases import StaleVersion
@@ -30,13 +31,13 @@ logger = logging.getLogger("api.problems")
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The resource has changed since you read it."
-    default_code = "stale_version"
+    default_code = ErrorCode.STALE_VERSION
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request holds too much; split it."
-    default_code = "too_large"
+    default_code = ErrorCode.TOO_LARGE
 
 
 class IdempotencyKeyInFlight(exceptions.APIException):
@@ -45,7 +46,7 @@ class IdempotencyKeyInFlight(exceptions.APIException):
         "A request with this Idempotency-Key is still being processed; "
         "retry after it has finished to get its response."
     )
-    default_code = "idempotency_key_in_flight"
+    default_code = ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT
 
 
 class IdempotencyKeyReused(exceptions.APIException):
@@ -53,19 +54,19 @@ class IdempotencyKeyReused(exceptions.APIException):
     default_detail = (
         "This Idempotency-Key was used with a different request; use a new key for a new request."
     )
-    default_code = "idempotency_key_reused"
+    default_code = ErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 class ReviewConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The case's review status does not lead there."
-    default_code = "review_transition_refused"
+    default_code = ErrorCode.REVIEW_TRANSITION_REFUSED
 
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The registry database is unavailable; retry later."
-    default_code = "database_unavailable"
+    default_code = ErrorCode.DATABASE_UNAVAILABLE
 
 
 def problem(status_code: int, detail: str, code: str, errors: list | None = None) -> dict:
@@ -102,7 +103,11 @@ def field_errors(detail, path: str = "") -> list[dict]:
                 found += field_errors(item, path)
         return found
     return [
-        {"field": path or None, "message": str(detail), "code": getattr(detail, "code", "invalid")}
+        {
+            "field": path or None,
+            "message": str(detail),
+            "code": getattr(detail, "code", ErrorCode.INVALID),
+        }
     ]
 
 
@@ -121,7 +126,7 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, ReviewTransitionRefused):
         return ReviewConflict(str(exc))
     if isinstance(exc, BatchTooLarge):
-        return PayloadTooLarge(str(exc), code="batch_too_large")
+        return PayloadTooLarge(str(exc), code=ErrorCode.BATCH_TOO_LARGE)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -132,7 +137,7 @@ def _as_api_exception(exc: Exception) -> Exception:
             "The request needed more database time than one request may take "
             f"({settings.API_STATEMENT_TIMEOUT_MS} ms a statement); send less "
             "(split a batch, narrow a query) or retry later.",
-            code="statement_timeout",
+            code=ErrorCode.STATEMENT_TIMEOUT,
         )
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
@@ -150,7 +155,9 @@ def problem_exception_handler(exc, context):
         else:
             logger.exception("unhandled error")
         return Response(
-            problem(500, "An unexpected error occurred; it has been logged.", "server_error"),
+            problem(
+                500, "An unexpected error occurred; it has been logged.", ErrorCode.SERVER_ERROR
+            ),
             status=500,
             content_type=PROBLEM_CONTENT_TYPE,
         )
@@ -159,7 +166,7 @@ def problem_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
         detail = "The request has invalid fields; see errors."
-        code = "invalid"
+        code = ErrorCode.INVALID
     elif isinstance(exc.detail, dict | list):
         detail = "; ".join(e["message"] for e in field_errors(exc.detail))
     else:
@@ -181,18 +188,20 @@ def problem_response(status_code: int, detail: str, code: str) -> JsonResponse:
 
 
 def not_found(request, exception=None):
-    return problem_response(404, "No such resource.", "not_found")
+    return problem_response(404, "No such resource.", ErrorCode.NOT_FOUND)
 
 
 def server_error(request):
     return problem_response(
-        500, "An unexpected error occurred; it has been logged.", "server_error"
+        500, "An unexpected error occurred; it has been logged.", ErrorCode.SERVER_ERROR
     )
 
 
 def bad_request(request, exception=None):
-    return problem_response(400, "The request could not be understood.", "bad_request")
+    return problem_response(400, "The request could not be understood.", ErrorCode.BAD_REQUEST)
 
 
 def permission_denied(request, exception=None):
-    return problem_response(403, "You do not have permission to do this.", "permission_denied")
+    return problem_response(
+        403, "You do not have permission to do this.", ErrorCode.PERMISSION_DENIED
+    )

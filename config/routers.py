@@ -3,7 +3,7 @@
 Statistics are the heavy reads and tolerate a replica's lag of a second or so;
 case reads and writes, tokens and idempotency records do not, so they stay on the
 primary. A request opts in with `replica_reads()` (the stats views do, through
-`api.middleware.StatsOnReplicaMiddleware`). Without `DATABASE_REPLICA_URL`, or
+`StatsOnReplicaMiddleware` below). Without `DATABASE_REPLICA_URL`, or
 while the replica cannot be reached, every read goes to the primary.
 """
 
@@ -12,6 +12,7 @@ import contextvars
 import logging
 import time
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 
 REPLICA_ALIAS = "replica"
@@ -33,6 +34,21 @@ def replica_reads():
         yield
     finally:
         _on_replica.reset(reset)
+
+
+class StatsOnReplicaMiddleware:
+    """GETs under REPLICA_READ_PATH_PREFIXES (the statistics) read from the replica, if any."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD") and request.path.startswith(
+            settings.REPLICA_READ_PATH_PREFIXES
+        ):
+            with replica_reads():
+                return self.get_response(request)
+        return self.get_response(request)
 
 
 def read_alias() -> str:

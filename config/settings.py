@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "api.middleware.StatementTimeoutMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "api.middleware.StatsOnReplicaMiddleware",
+    "config.routers.StatsOnReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attributes every history row written during a request to its user.

@@ -12,7 +12,7 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db.models.expressions import DatabaseDefault
 
-from registry.deidentification import IdentifierKind, find_identifiers
+from registry.deidentification import find_identifiers, identifier_message
 from registry.models import (
     Behaviour,
     Case,
@@ -22,7 +22,13 @@ from registry.models import (
     Treatment,
     TreatmentTarget,
 )
-from registry.models.case import FIRST_YEAR, MAX_METASTASES_PER_CASE, MAX_TREATMENTS_PER_CASE
+from registry.models.case import (
+    FIRST_YEAR,
+    MAX_AGE,
+    MAX_METASTASES_PER_CASE,
+    MAX_REPORTED_AGE,
+    MAX_TREATMENTS_PER_CASE,
+)
 from registry.paired_organs import PAIRED_SITES, is_contralateral
 from registry.subtypes import (
     BREAST_FAMILY,
@@ -95,8 +101,8 @@ def derive_case_values(case: Case, vocab: VocabularySnapshot) -> None:
     report with the case's other problems.
     """
     age = _number(case, "age_at_diagnosis")
-    if age is not None and 90 < age <= 120:
-        case.age_at_diagnosis = 90
+    if age is not None and MAX_AGE < age <= MAX_REPORTED_AGE:
+        case.age_at_diagnosis = MAX_AGE
     if case.subtype_id is None:
         case.subtype_id = _derived_subtype(case, vocab)
 
@@ -146,9 +152,11 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
         elif site is not None and site.subtype_family == BREAST_FAMILY:
             _check_breast_subtype(case, subtype.code, derived, errors)
     age = _number(case, "age_at_diagnosis")
-    if age is not None and not 0 <= age <= 90:
+    if age is not None and not 0 <= age <= MAX_AGE:
         errors.add(
-            "age_at_diagnosis", "Age at diagnosis must be 0-90 (ages over 89 are sent as 90)."
+            "age_at_diagnosis",
+            f"Age at diagnosis must be 0-{MAX_AGE} "
+            f"(ages over {MAX_AGE - 1} are sent as {MAX_AGE}).",
         )
     this_year = datetime.date.today().year
     year = _number(case, "year_of_diagnosis")
@@ -275,11 +283,7 @@ def _check_fields(instance, prefix: str, errors: CaseErrors) -> None:
         if name in refused:
             continue  # too long or not text: the screen never reads what the field refused
         for kind in find_identifiers(getattr(instance, name) or ""):
-            errors.add(f"{prefix}{name}", _identifier_problem(kind))
-
-
-def _identifier_problem(kind: IdentifierKind) -> str:
-    return f"This text seems to contain {kind}; cases must be de-identified."
+            errors.add(f"{prefix}{name}", identifier_message([kind]))
 
 
 def _clean_fields(instance, exclude: list[str]) -> list[tuple[str, list[str]]]:

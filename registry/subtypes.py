@@ -9,7 +9,7 @@ HER2 cannot be Luminal A-like, whatever HER2 and Ki-67 turn out to be.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 HR_POSITIVE_PERCENT = 1
 KI67_HIGH_PERCENT = 20
@@ -28,16 +28,11 @@ class Receptors:
 
     @property
     def any_given(self) -> bool:
-        return any(
-            value not in (None, "")
-            for value in (
-                self.er_percent,
-                self.pr_percent,
-                self.her2_ihc,
-                self.her2_ish,
-                self.ki67_percent,
-            )
-        )
+        return any(getattr(self, name) not in (None, "") for name in RECEPTOR_FIELDS)
+
+
+# The case fields that hold receptor status, named as on the case.
+RECEPTOR_FIELDS = tuple(field.name for field in fields(Receptors))
 
 
 def her2_positive(receptors: Receptors) -> bool | None:

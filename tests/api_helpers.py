@@ -1,14 +1,11 @@
 """Helpers for API tests: a client carrying a persona's bearer token, an app without database."""
 
-import json
 import os
-import subprocess
-import sys
 
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from registry.services.tokens import token_issue
+from tests.process_helpers import last_json_line, run_python
 
 
 def client_for(user) -> APIClient:
@@ -31,14 +28,7 @@ def run_without_database(script: str) -> dict:
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DATABASE_URL": CLOSED_DATABASE_URL,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", script, env=env)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return last_json_line(result)

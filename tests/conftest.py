@@ -4,15 +4,14 @@ The personas are fixed roles, so permission tests read like a table: a submitter
 of hospital A, a submitter of hospital B, an analyst and a curator.
 """
 
-import io
-
 import pytest
-from django.core.management import call_command
-from django.db import connection
+from django.contrib.auth.models import Permission
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 
 from registry.models import Role
-from registry.vocabularies import forget_vocabularies
-from tests.factories import InstitutionFactory, UserFactory
+from registry.services.cases import case_create
+from tests.factories import InstitutionFactory, UserFactory, founding_payload, load_vocabularies
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,8 +24,7 @@ def pytest_collection_modifyitems(config, items):
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the real vocabularies once; every test sees them and rolls back its own rows."""
     with django_db_blocker.unblock():
-        call_command("load_vocabularies", stdout=io.StringIO())
-    forget_vocabularies()
+        load_vocabularies()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -70,3 +68,64 @@ def analyst(db):
 @pytest.fixture
 def curator(db):
     return UserFactory(username="curator", role=Role.CURATOR, institution=None, is_staff=True)
+
+
+# ---------------------------------------------------------------- requests through WSGI
+
+
+@pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """Like Django's test client: a request through WSGI must not close the test's connection.
+
+    schemathesis sends its requests straight to the WSGI app; the test's transaction
+    must stay open across them.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def case_of_a(hospital_a, submitter_a):
+    """Hospital A's founding case: something to read, update, review or be refused."""
+    return case_create(
+        institution=hospital_a, local_id="a-0001", payload=founding_payload(), actor=submitter_a
+    )
+
+
+# ---------------------------------------------------------------- transactional tests
+
+
+@pytest.fixture
+def vocabularies_back_afterwards(django_db_blocker):
+    """A transactional test's flush empties the vocabulary tables that later tests rely on."""
+    yield
+    with django_db_blocker.unblock():
+        load_vocabularies()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Chromium driven by Playwright (tests/browser_helpers.py)."""
+    from tests.browser_helpers import CHROMIUM, CHROMIUM_ARGS, sync_api
+
+    # Playwright's sync API keeps an event loop running in this thread while the test's
+    # own ORM calls run; Django refuses those unless told that this is deliberate.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+# ---------------------------------------------------------------- the admin
+
+
+@pytest.fixture
+def curator_in_admin(client, curator):
+    """The curator persona with the registry's model permissions, logged in to the admin."""
+    curator.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
+    client.force_login(curator)
+    return client

@@ -1,13 +1,16 @@
-"""Typed factories for institutions and users, and the founding case as a payload."""
+"""Typed factories for institutions and users, the founding case as a payload, the vocabularies."""
 
 import copy
+import io
 import json
 from pathlib import Path
 
 import factory
 from django.conf import settings
+from django.core.management import call_command
 
 from registry.models import Institution, Role, User
+from registry.vocabularies import forget_vocabularies
 
 FOUNDING_SEED = Path(settings.BASE_DIR) / "seeds" / "cases" / "founding_case.json"
 
@@ -39,3 +42,9 @@ def founding_payload(**changes) -> dict:
     payload.pop("local_id")
     payload.update(changes)
     return payload
+
+
+def load_vocabularies() -> None:
+    """The real vocabularies again: a transactional test's flush empties their tables."""
+    call_command("load_vocabularies", stdout=io.StringIO())
+    forget_vocabularies()

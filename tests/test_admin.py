@@ -5,7 +5,6 @@ import re
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
-from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.forms import CheckboxInput
@@ -30,11 +29,9 @@ BONE_METASTASIS = {
 
 
 @pytest.fixture
-def curator_client(client, curator):
-    """The curator persona with the registry's model permissions, logged in to the admin."""
-    curator.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
-    client.force_login(curator)
-    return client
+def curator_client(curator_in_admin):
+    """The curator logged in to the admin (tests/conftest.py), by this module's short name."""
+    return curator_in_admin
 
 
 def make_case(institution, actor, local_id: str, **changes) -> Case:

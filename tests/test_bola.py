@@ -19,13 +19,6 @@ CASES = "/api/v1/cases/"
 
 
 @pytest.fixture
-def case_of_a(hospital_a, submitter_a):
-    return case_create(
-        institution=hospital_a, local_id="a-0001", payload=founding_payload(), actor=submitter_a
-    )
-
-
-@pytest.fixture
 def as_b(submitter_b):
     return client_for(submitter_b)
 

@@ -19,6 +19,7 @@ from registry.services.cases import case_create, case_review
 from registry.stats import MONTH_BANDS, NO_TREATMENT, Dimension, month_band_key
 from tests.api_helpers import client_for
 from tests.factories import InstitutionFactory, founding_payload
+from tests.stats_helpers import STATS, cells_of, get, rows_of
 from tests.test_stats import PROPERTY_SETTINGS, rolled_back
 
 # No shrinking: each example writes cases, and a failure prints its example anyway.
@@ -26,7 +27,6 @@ CLINICAL_SETTINGS = settings(
     PROPERTY_SETTINGS, max_examples=15, phases=[Phase.explicit, Phase.reuse, Phase.generate]
 )
 
-STATS = "/api/v1/stats/"
 SITES = ["C44.4", "C41.2", "C34.1", "C22.0"]
 CLINICAL = [dimension for dimension in Dimension if dimension.clinical]
 # The clinical dimensions with a few others to cross them with.
@@ -196,25 +196,6 @@ clinical_specs = st.builds(
 @pytest.fixture
 def django_settings(settings):
     return settings
-
-
-def get(client, path: str, **params) -> dict:
-    response = client.get(STATS + path, params)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def rows_of(body: dict) -> dict[str, int]:
-    return {row["key"]: row["cases"] for row in body["rows"]}
-
-
-def cells_of(body: dict) -> dict[tuple[str, str], int]:
-    return {
-        (row["key"], cell["key"]): cell["cases"]
-        for row in body["rows"]
-        for cell in row["cells"]
-        if cell["cases"] not in (0, None)
-    }
 
 
 # ---------------------------------------------------------------- counts equal the recount

@@ -6,12 +6,10 @@ own HTTP client; a barrier releases them together. These tests commit for real
 vocabularies are loaded again for the next.
 """
 
-import io
 import threading
 import time
 
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -20,8 +18,7 @@ from registry.models import Case
 from registry.services.batch import BatchItem, case_batch_submit
 from registry.services.cases import Outcome, case_create
 from registry.services.tokens import token_issue
-from registry.vocabularies import forget_vocabularies
-from tests.factories import founding_payload
+from tests.factories import founding_payload, load_vocabularies
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -29,22 +26,17 @@ THREADS = 8
 CASES_URL = "/api/v1/cases/"
 
 
-def _load_vocabularies() -> None:
-    call_command("load_vocabularies", stdout=io.StringIO())
-    forget_vocabularies()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _vocabularies_back_for_the_next_module(django_db_blocker):
     """The last test's flush empties the vocabulary tables that other modules rely on."""
     yield
     with django_db_blocker.unblock():
-        _load_vocabularies()
+        load_vocabularies()
 
 
 @pytest.fixture(autouse=True)
 def vocabularies(transactional_db):
-    _load_vocabularies()  # the previous test's flush emptied them
+    load_vocabularies()  # the previous test's flush emptied them
 
 
 def in_parallel(work, count: int = THREADS) -> list:

@@ -67,7 +67,13 @@ def test_the_login_form_signs_an_analyst_in_and_lands_on_the_dashboard(client, a
 
 
 def test_the_static_files_are_served(client):
-    for path in ("dashboard.js", "dashboard.css", "vendor/chart.umd.min.js"):
+    for path in (
+        "dashboard.js",
+        "profile.js",
+        "stats-api.js",
+        "dashboard.css",
+        "vendor/chart.umd.min.js",
+    ):
         response = client.get(f"/static/dashboard/{path}")
         assert response.status_code == 200, path
         b"".join(response.streaming_content)

@@ -1,8 +1,7 @@
 """The dashboard in a real browser: sign in, filter, read the table, download CSV.
 
-Headless Chromium (Debian's `chromium` package) driven by Playwright against
-pytest-django's live server. Skipped, saying why, where no browser is installed;
-`make test` installs it where it can.
+Headless Chromium driven by Playwright against pytest-django's live server
+(tests/browser_helpers.py), skipped where either is missing.
 """
 
 import csv
@@ -10,59 +9,14 @@ import io
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from registry.models import Role
-from registry.vocabularies import forget_vocabularies
 from tests.api_helpers import client_for
-from tests.factories import UserFactory
+from tests.browser_helpers import BROWSER_MARKS, PASSWORD
+from tests.factories import UserFactory, load_vocabularies
 from tests.test_stats import Spec, create_cases
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "a-long-test-password"
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="no browser: install Debian's chromium package (make test does where it can)",
-    ),
-]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread while the test's
-    # own ORM calls run; Django refuses those unless told that this is deliberate.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def load_vocabularies() -> None:
-    call_command("load_vocabularies", stdout=io.StringIO())
-    forget_vocabularies()
-
-
-@pytest.fixture(autouse=True)
-def _vocabularies_back_for_the_next_test(django_db_blocker):
-    """This test's flush empties the vocabulary tables that later tests rely on."""
-    yield
-    with django_db_blocker.unblock():
-        load_vocabularies()
+pytestmark = BROWSER_MARKS
 
 
 def registry_with_cases():

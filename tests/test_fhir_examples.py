@@ -9,12 +9,9 @@ pseudonymous case key.
 import copy
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
@@ -23,6 +20,7 @@ from registry.case_keys import clean_local_id
 from registry.models import Case, Treatment
 from registry.pseudonyms import case_key_pseudonym
 from tests.api_helpers import client_for
+from tests.process_helpers import run_python
 
 EXAMPLES = Path(__file__).parent / "fhir_examples"
 STU4 = "mcode-stu4-john-anyperson.json"
@@ -264,14 +262,7 @@ def test_the_pseudonym_depends_on_the_registry_secret():
 def test_production_settings_need_a_pseudonym_key():
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REGISTRY_PSEUDONYM_KEY"}}
     env.update(SECRET_KEY="a-real-secret-from-the-environment")
-    result = subprocess.run(
-        [sys.executable, "-c", "import config.settings"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", "import config.settings", env=env)
     assert result.returncode != 0
     assert "REGISTRY_PSEUDONYM_KEY" in result.stderr
 

@@ -20,12 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 
 from registry.models import Institution, Role
 from registry.services.tokens import token_issue
-from registry.vocabularies import forget_vocabularies
-from tests.factories import UserFactory
+from tests.factories import UserFactory, load_vocabularies
 
 EXAMPLES = Path(settings.BASE_DIR) / "examples"
 FHIR_SEEDS = Path(settings.BASE_DIR) / "seeds" / "fhir"
@@ -33,24 +31,15 @@ GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "registry_client"
 GENERATED_INTO = ("--output-path", PACKAGE, "--overwrite")
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("vocabularies_back_afterwards"),
+]
 
 
 def example(name: str) -> dict:
     return json.loads((EXAMPLES / name).read_text())
-
-
-def load_vocabularies() -> None:
-    call_command("load_vocabularies", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    forget_vocabularies()
-
-
-@pytest.fixture(autouse=True)
-def _vocabularies_back_for_the_next_test(django_db_blocker):
-    """The transactional test's flush empties the vocabularies later tests rely on."""
-    yield
-    with django_db_blocker.unblock():
-        load_vocabularies()
 
 
 def generate_client(base_url: str, where: Path):

@@ -12,8 +12,6 @@ import base64
 import io
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
@@ -28,6 +26,7 @@ from registry.services.batch import MAX_BATCH_ROWS
 from registry.services.cases import case_create
 from tests.api_helpers import client_for
 from tests.factories import UserFactory, founding_payload
+from tests.process_helpers import run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -317,14 +316,7 @@ def settings_in_subprocess(expression: str, **env: str) -> str:
         "DEBUG": "true",
         **env,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", f"import config.settings as s; print({expression})"],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", f"import config.settings as s; print({expression})", env=environment)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -358,17 +350,8 @@ def test_a_deactivated_institutions_signed_in_user_is_refused(client, submitter_
     assert_problem(client.get(CASES, HTTP_ACCEPT="application/json"), 403)
 
 
-@pytest.fixture
-def staff_curator_client(client, curator):
-    from django.contrib.auth.models import Permission
-
-    curator.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
-    client.force_login(curator)
-    return client
-
-
-def test_a_staff_curator_cannot_make_itself_superuser(staff_curator_client, curator):
-    page = staff_curator_client.get(reverse("admin:registry_user_change", args=[curator.pk]))
+def test_a_staff_curator_cannot_make_itself_superuser(curator_in_admin, curator):
+    page = curator_in_admin.get(reverse("admin:registry_user_change", args=[curator.pk]))
     assert "is_superuser" not in page.context["adminform"].form.fields
     assert "user_permissions" not in page.context["adminform"].form.fields
     form = page.context["adminform"].form
@@ -376,30 +359,30 @@ def test_a_staff_curator_cannot_make_itself_superuser(staff_curator_client, cura
     data.update(username="curator", role="curator", is_staff="on", is_active="on")
     data.update(is_superuser="on", last_login_0="", last_login_1="")
     data.update({"date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
-    staff_curator_client.post(reverse("admin:registry_user_change", args=[curator.pk]), data)
+    curator_in_admin.post(reverse("admin:registry_user_change", args=[curator.pk]), data)
     curator.refresh_from_db()
     assert not curator.is_superuser
 
 
 def test_a_staff_curator_cannot_set_another_accounts_password(
-    staff_curator_client, curator, submitter_a
+    curator_in_admin, curator, submitter_a
 ):
     other = reverse("admin:auth_user_password_change", args=[submitter_a.pk])
-    response = staff_curator_client.post(
+    response = curator_in_admin.post(
         other, {"password1": "Another-horse-9", "password2": "Another-horse-9"}
     )
     assert response.status_code == 403
     submitter_a.refresh_from_db()
     assert not submitter_a.check_password("Another-horse-9")
     own = reverse("admin:auth_user_password_change", args=[curator.pk])
-    assert staff_curator_client.get(own).status_code == 200
+    assert curator_in_admin.get(own).status_code == 200
 
 
-def test_a_staff_curator_cannot_edit_a_superuser(staff_curator_client):
+def test_a_staff_curator_cannot_edit_a_superuser(curator_in_admin):
     root = UserFactory(username="root", is_superuser=True, is_staff=True, role="curator")
-    response = staff_curator_client.get(reverse("admin:registry_user_change", args=[root.pk]))
+    response = curator_in_admin.get(reverse("admin:registry_user_change", args=[root.pk]))
     assert "Save" not in response.content.decode()  # the view-only page, if any
-    posted = staff_curator_client.post(
+    posted = curator_in_admin.post(
         reverse("admin:registry_user_change", args=[root.pk]), {"username": "renamed"}
     )
     assert posted.status_code == 403
@@ -547,12 +530,5 @@ def test_dumpdata_registry_works_on_sqlite(tmp_path):
         "call_command('migrate', verbosity=0); out = io.StringIO(); "
         "call_command('dumpdata', 'registry', stdout=out); print(len(out.getvalue()))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_python("-c", script, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -14,8 +14,7 @@ import zlib
 import pytest
 import schemathesis
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -27,7 +26,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from registry.services.cases import case_create
 from registry.services.tokens import token_issue
 from tests.factories import founding_payload
 
@@ -47,25 +45,16 @@ def test_swagger_ui_and_redoc_are_served_from_local_files(client):
 
 
 @pytest.fixture
-def api_schema(db):
-    # Like Django's test client: keep the test's connection (and transaction) open
-    # across the requests that schemathesis sends straight to the WSGI app.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi("/api/schema/", application)
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+def api_schema(db, wsgi_keeps_the_test_connection):
+    return schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.fixture
-def curator_token(curator, hospital_a, submitter_a):
+def curator_token(curator, case_of_a):
     # Something to read, update and review, so detail operations do not all answer 404.
-    case_create(
-        institution=hospital_a, local_id="seeded", payload=founding_payload(), actor=submitter_a
-    )
     return token_issue(user=curator, name="schemathesis")[1]
 
 

@@ -31,9 +31,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core import NOT_SET
 
 from config.wsgi import application
-from registry.services.cases import case_create
 from registry.services.tokens import token_issue
-from tests.factories import founding_payload
 
 PERSONAS = ["submitter_a", "submitter_b", "analyst", "curator"]
 CONFIG = {
@@ -62,26 +60,18 @@ DOCUMENT_TYPES = ("application/json", "application/problem+json", "application/f
 
 
 @pytest.fixture
-def all_checks_schema(db):
-    # As in tests/test_openapi.py: the test's connection stays open across the requests.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi(
+def all_checks_schema(db, wsgi_keeps_the_test_connection):
+    return schemathesis.openapi.from_wsgi(
         "/api/schema/", application, config=SchemathesisConfig.from_dict(CONFIG)
     )
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("all_checks_schema")
 
 
 @pytest.fixture
-def persona_tokens(request, hospital_a, submitter_a):
+def persona_tokens(request, case_of_a):
     # Something to read, update and review, so detail operations do not all answer 404.
-    case_create(
-        institution=hospital_a, local_id="seeded", payload=founding_payload(), actor=submitter_a
-    )
     return {
         name: token_issue(user=request.getfixturevalue(name), name="schemathesis")[1]
         for name in PERSONAS

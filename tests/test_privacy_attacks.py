@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from registry.models import Case, Metastasis, ReviewStatus
 from tests.api_helpers import client_for
+from tests.stats_helpers import STATS, get
 from tests.test_stats import Spec, create_cases, rolled_back, specs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -42,16 +43,9 @@ def period_of(year: int) -> str:
     return f"{start}-{start + 4}"
 
 
-STATS = "/api/v1/stats/"
 THRESHOLD = 11
 # An attack "works" when its estimates are right for more than this share of targets.
 CHANCE = 0.5
-
-
-def get(client, path: str = "", **params) -> dict:
-    response = client.get(STATS + path, params)
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def rows(body: dict, field: str = "cases") -> dict[str, int]:

@@ -2,7 +2,7 @@
 and CSV, with exactly the numbers the API gives the analyst.
 
 Headless Chromium with Playwright, skipped where either is missing, as in
-tests/test_dashboard_browser.py.
+tests/browser_helpers.py.
 """
 
 import csv
@@ -13,30 +13,11 @@ import pytest
 
 from registry.models import Role
 from tests.api_helpers import client_for
-from tests.factories import UserFactory
-from tests.test_dashboard_browser import CHROMIUM_ARGS, PASSWORD, load_vocabularies, sync_api
-from tests.test_dashboard_browser import pytestmark as browser_marks
+from tests.browser_helpers import BROWSER_MARKS, PASSWORD
+from tests.factories import UserFactory, load_vocabularies
 from tests.test_survival import COHORTS, create_clinical_cases
 
-pytestmark = browser_marks
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    from tests.test_dashboard_browser import CHROMIUM
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(autouse=True)
-def _vocabularies_back_for_the_next_test(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        load_vocabularies()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)

@@ -172,18 +172,9 @@ def test_the_walkthrough_reads_in_order_and_every_command_is_runnable():
                 assert is_runnable(language, code), f"{path.name}: {code[:60]}"
 
 
-@pytest.fixture
-def _vocabularies_back_for_the_next_test(django_db_blocker):
-    """The transactional test's flush empties the vocabularies later tests rely on."""
-    yield
-    with django_db_blocker.unblock():
-        call_command("load_vocabularies", stdout=open(os.devnull, "w"))  # noqa: SIM115
-        forget_vocabularies()
-
-
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.usefixtures("_vocabularies_back_for_the_next_test")
+@pytest.mark.usefixtures("vocabularies_back_afterwards")
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 @pytest.mark.django_db(transaction=True)
 def test_every_request_in_the_readme_answers_as_shown(live_server, tmp_path):

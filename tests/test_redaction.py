@@ -7,7 +7,6 @@ by row as text, for the old value after the redaction.
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -246,18 +245,18 @@ def test_a_bad_redaction_is_a_400_problem(slipped_case, curator, body):
     assert tables_holding(SLIPPED_KEY)
 
 
-def test_the_admin_redacts_the_selected_cases(client, curator, slipped_case):
-    curator.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
-    client.force_login(curator)
+def test_the_admin_redacts_the_selected_cases(curator_in_admin, slipped_case):
     changelist = reverse("admin:registry_case_changelist")
     chosen = {"action": "redact_text", ACTION_CHECKBOX_NAME: [slipped_case.pk]}
 
-    asked = client.post(changelist, chosen)
+    asked = curator_in_admin.post(changelist, chosen)
     assert asked.status_code == 200 and tables_holding(SLIPPED_KEY)
 
-    client.post(changelist, {**chosen, "apply": "1", "fields": ALL_FIELDS, "reason": "Slip"})
+    curator_in_admin.post(
+        changelist, {**chosen, "apply": "1", "fields": ALL_FIELDS, "reason": "Slip"}
+    )
 
     for value in (SLIPPED_KEY, SLIPPED_TEXT, LATER_TEXT, SLIPPED_REASON):
         assert tables_holding(value) == [], value
-    page = client.get(reverse("admin:registry_case_change", args=[slipped_case.pk]))
+    page = curator_in_admin.get(reverse("admin:registry_case_change", args=[slipped_case.pk]))
     assert "Slip" in page.content.decode()  # the redaction shows on the case page

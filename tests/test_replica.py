@@ -7,12 +7,10 @@ The app runs in subprocesses with DATABASE_URL and DATABASE_REPLICA_URL set.
 """
 
 import contextlib
-import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.routers import read_alias, replica_reads
+from tests.process_helpers import last_json_line, run_python
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -189,16 +188,9 @@ def _app(primary, replica, *args) -> dict:
         "DATABASE_URL": primary.url,
         "DATABASE_REPLICA_URL": replica.url,
     }
-    result = subprocess.run(
-        [sys.executable, "-c", APP, *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python("-c", APP, *args, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return last_json_line(result)
 
 
 def test_stats_read_from_the_replica_and_from_the_primary_once_it_is_gone(primary_and_replica):

@@ -6,8 +6,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 
 import pytest
@@ -25,6 +23,7 @@ from registry.services.tokens import (
     token_revoke,
 )
 from tests.api_helpers import client_for, run_without_database
+from tests.process_helpers import run_python
 
 # ---------------------------------------------------------------- check --deploy
 
@@ -41,13 +40,8 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
         ALLOWED_HOSTS="registry.example.org",
         DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry"),
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_python(
+        "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # One check silenced, with its reason in the settings: axes.W006 (count failed logins

@@ -2,13 +2,12 @@
 
 import os
 import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from tests.process_helpers import run_python
 
 NAME = "REGISTRY_TEST_SETTING"
 
@@ -131,14 +130,8 @@ def import_settings(**env: str) -> subprocess.CompletedProcess:
         if k.removesuffix("_FILE")
         not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS"}
     }
-    return subprocess.run(
-        [sys.executable, "-c", "import config.settings as s; print(s.DEBUG, s.SECRET_KEY)"],
-        cwd=settings.BASE_DIR,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    script = "import config.settings as s; print(s.DEBUG, s.SECRET_KEY)"
+    return run_python("-c", script, env={**clean, **env})
 
 
 def test_secret_key_is_required_when_debug_is_off():

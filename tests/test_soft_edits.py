@@ -6,7 +6,6 @@ the API (case JSON, batch results, the curators' over-ride endpoint) and the adm
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from hypothesis import given
@@ -395,37 +394,30 @@ def test_an_override_of_an_unknown_case_is_a_404(curator):
 CHANGELIST = reverse("admin:registry_case_changelist")
 
 
-@pytest.fixture
-def curator_client(client, curator):
-    curator.user_permissions.set(Permission.objects.filter(content_type__app_label="registry"))
-    client.force_login(curator)
-    return client
-
-
-def test_the_queue_filters_cases_with_open_flags(curator_client, hospital_a):
+def test_the_queue_filters_cases_with_open_flags(curator_in_admin, hospital_a):
     submit(hospital_a, ADULT_NEPHROBLASTOMA, local_id="flagged")
     submit(hospital_a, founding_payload(), local_id="plain")
-    response = curator_client.get(CHANGELIST, {"has_open_flags__exact": "1"})
+    response = curator_in_admin.get(CHANGELIST, {"has_open_flags__exact": "1"})
     assert {case.local_id for case in response.context["cl"].result_list} == {"flagged"}
 
 
-def test_the_case_page_shows_its_flags(curator_client, hospital_a):
+def test_the_case_page_shows_its_flags(curator_in_admin, hospital_a):
     case = submit(hospital_a, ADULT_NEPHROBLASTOMA)
-    page = curator_client.get(reverse("admin:registry_case_change", args=[case.pk]))
+    page = curator_in_admin.get(reverse("admin:registry_case_change", args=[case.pk]))
     assert case.flags.get().message in page.content.decode()
 
 
 def test_the_confirm_action_asks_which_flags_and_why_then_confirms(
-    curator_client, hospital_a, curator
+    curator_in_admin, hospital_a, curator
 ):
     case = submit(hospital_a, ADULT_NEPHROBLASTOMA)
     chosen = {"action": "confirm_flags", ACTION_CHECKBOX_NAME: [case.pk]}
 
-    asked = curator_client.post(CHANGELIST, chosen)
+    asked = curator_in_admin.post(CHANGELIST, chosen)
     assert asked.status_code == 200 and "reason" in asked.context["form"].fields
     assert Case.objects.get(pk=case.pk).has_open_flags
 
-    curator_client.post(
+    curator_in_admin.post(
         CHANGELIST,
         {**chosen, "apply": "1", "flags": ["age_site_morphology"], "reason": "Adult Wilms"},
     )

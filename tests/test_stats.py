@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,8 +37,8 @@ from registry.services.tokens import token_issue
 from registry.stats import DEFAULT_AGE_BANDS, AgeBands, Dimension
 from tests.api_helpers import client_for
 from tests.factories import InstitutionFactory, founding_payload
+from tests.stats_helpers import STATS, cells_of, get, rows_of
 
-STATS = "/api/v1/stats/"
 ENDPOINTS = ["", "counts/?by=subtype", "crosstab/?rows=site_group&cols=sex", "intervals/"]
 # Sites across groups: two of skin, two of bone, lung, liver, brain, orbit.
 SITES = ["C44.4", "C44.3", "C41.2", "C40.0", "C34.1", "C22.0", "C71.9", "C69.6"]
@@ -237,25 +236,6 @@ dimension_pairs = st.tuples(
 
 
 # ---------------------------------------------------------------- calling the API
-
-
-def get(client, path: str, **params):
-    response = client.get(STATS + path, params)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def rows_of(body: dict) -> dict[str, int]:
-    return {row["key"]: row["cases"] for row in body["rows"]}
-
-
-def cells_of(body: dict) -> dict[tuple[str, str], int]:
-    return {
-        (row["key"], cell["key"]): cell["cases"]
-        for row in body["rows"]
-        for cell in row["cells"]
-        if cell["cases"] != 0
-    }
 
 
 @pytest.fixture
@@ -698,16 +678,6 @@ def test_errors_stay_problem_json_when_csv_is_asked_for(analyst_client, db):
 
 
 # ---------------------------------------------------------------- the schema
-
-
-@pytest.fixture
-def wsgi_keeps_the_test_connection():
-    """Like Django's test client: a request through WSGI must not close the test's connection."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def test_generated_payloads_pass_the_submission_path(hospital_a):
         payload = generated.payload()
         case = Case(institution=hospital_a, local_id=payload.pop("local_id"))
         prepare_case(case, payload, vocab)
-        assert case.subtype_id == generated.subtype
+        assert case.subtype_id == generated.fields["subtype"]
 
 
 def test_a_case_depends_only_on_seed_and_index():

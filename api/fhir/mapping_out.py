@@ -27,6 +27,7 @@ from registry.models import (
     VitalStatus,
 )
 from registry.models import Intent as TreatmentIntent
+from registry.subtypes import RECEPTOR_FIELDS
 
 _PROCEDURE_PROFILES = {
     Modality.SURGERY: codes.PROFILE_SURGERY,
@@ -34,7 +35,6 @@ _PROCEDURE_PROFILES = {
 }
 # Modalities that are procedures; every other one is a medication.
 _PROCEDURES = frozenset({Modality.SURGERY, Modality.RADIOTHERAPY, Modality.OTHER})
-_MARKER_FIELDS = ("er_percent", "pr_percent", "her2_ihc", "her2_ish", "ki67_percent")
 _VERIFIED = {
     "coding": [
         {
@@ -95,7 +95,7 @@ class _BundleWriter:
         self._add("primary", self._primary())
         for index, metastasis in enumerate(self.metastases):
             self._add(f"metastasis/{index}", self._secondary(metastasis))
-        for name in _MARKER_FIELDS:
+        for name in RECEPTOR_FIELDS:
             if getattr(case, name) not in (None, ""):
                 self._add(f"marker/{name}", self._tumor_marker(name, getattr(case, name)))
         for index, metastasis in enumerate(self.metastases):

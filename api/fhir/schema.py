@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from api.etags import etag_header
 from api.fhir.media import FHIR_JSON
 from api.schema import PROBLEM_MEDIA
 from api.serializers.base import ProblemSerializer
@@ -82,21 +83,9 @@ WRITTEN_HEADERS = [
         required=True,
         description="/api/v1/fhir/Bundle/{case uuid}: the case as an mCODE Bundle.",
     ),
-    OpenApiParameter(
-        "ETag",
-        location=OpenApiParameter.HEADER,
-        response=[200, 201],
-        required=True,
-        description='The version of the case, e.g. "v3".',
-    ),
+    etag_header(200, 201),
 ]
-EXPORT_ETAG = OpenApiParameter(
-    "ETag",
-    location=OpenApiParameter.HEADER,
-    response=[200],
-    required=True,
-    description='The version of the case, e.g. "v3".',
-)
+EXPORT_ETAG = etag_header(200)
 
 _OUTCOME = OperationOutcomeSerializer
 _BAD_REQUEST = (

@@ -18,7 +18,13 @@ from registry.models import (
     ReviewStatus,
     Treatment,
 )
-from registry.models.case import FIRST_YEAR, MAX_METASTASES_PER_CASE, MAX_TREATMENTS_PER_CASE
+from registry.models.case import (
+    FIRST_YEAR,
+    MAX_AGE,
+    MAX_METASTASES_PER_CASE,
+    MAX_REPORTED_AGE,
+    MAX_TREATMENTS_PER_CASE,
+)
 from registry.payload import CASE_FIELDS, METASTASIS_FIELDS, TREATMENT_FIELDS
 from registry.services.case_store import CaseDetails
 
@@ -124,10 +130,10 @@ class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     subtype_title = serializers.CharField(source="subtype.title", read_only=True, allow_null=True)
     age_at_diagnosis = serializers.IntegerField(
         min_value=0,
-        max_value=120,
+        max_value=MAX_REPORTED_AGE,
         required=False,
         allow_null=True,
-        help_text="Years; ages over 89 are stored as 90.",
+        help_text=f"Years; ages over {MAX_AGE - 1} are stored as {MAX_AGE}.",
     )
     metastases = MetastasisSerializer(many=True, min_length=1, max_length=MAX_METASTASES_PER_CASE)
     treatments = TreatmentSerializer(many=True, required=False, max_length=MAX_TREATMENTS_PER_CASE)

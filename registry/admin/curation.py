@@ -10,7 +10,7 @@ are kept: the flag's confirmation (who, when, why) and a `Redaction` record
 from django import forms
 from django.contrib import admin
 
-from registry.deidentification import find_identifier
+from registry.deidentification import find_identifier, identifier_message
 from registry.models import CaseFlag, FlagCode, RedactedField, Redaction
 
 
@@ -51,9 +51,7 @@ class RedactionForm(forms.Form):
 def _screened(text: str) -> str:
     kind = find_identifier(text)
     if kind:
-        raise forms.ValidationError(
-            f"This text seems to contain {kind}; cases must be de-identified."
-        )
+        raise forms.ValidationError(identifier_message([kind]))
     return text
 
 

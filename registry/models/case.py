@@ -39,6 +39,8 @@ from registry.models.institution import Institution
 from registry.models.vocabulary import Morphology, Subtype, Topography
 
 MAX_AGE = 90  # Safe Harbor: every age over 89 is reported as 90.
+# Ages above the cap up to this one are stored as MAX_AGE; above it an age is an error.
+MAX_REPORTED_AGE = 120
 FIRST_YEAR = 1900
 # Work budget of one case, above what any patient record holds: registries and
 # autopsy series count distinct metastatic organs in single digits even in

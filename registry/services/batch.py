@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from registry.case_keys import clean_local_id, local_id_key
+from registry.error_codes import ErrorCode
 from registry.models import Case, Institution, User
 from registry.payload import CasePayload
 from registry.services.case_store import PreparedCase, apply_change, prepare_case, store_cases
@@ -57,7 +58,7 @@ class FieldError:
 
     field: str | None
     message: str
-    code: str = "invalid"
+    code: str = ErrorCode.INVALID
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def _validate(institution, items, results) -> dict[int, PreparedCase]:
                     "local_id",
                     f"'{item.local_id}' is repeated in this batch (first at item "
                     f"{first_seen[key]}); send each case once.",
-                    "repeated_in_batch",
+                    ErrorCode.REPEATED_IN_BATCH,
                 )
                 results[index] = _error(index, item, [repeat])
                 continue

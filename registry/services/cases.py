@@ -29,9 +29,9 @@ from registry.services.case_store import (
     store_cases,
 )
 from registry.services.redaction import redact_deleted_case
+from registry.subtypes import RECEPTOR_FIELDS
 from registry.vocabularies import VocabularySnapshot, current_vocabularies
 
-RECEPTOR_FIELDS = ("er_percent", "pr_percent", "her2_ihc", "her2_ish", "ki67_percent")
 # A clash can repeat only if the case that caused it is deleted in between.
 _UPSERT_ATTEMPTS = 3
 

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from registry.deidentification import find_identifier
+from registry.deidentification import find_identifier, identifier_message
 from registry.models import Case, CaseFlag, User
 from registry.services.bulk_rows import create_with_history
 from registry.soft_edits import Flag
@@ -92,9 +92,7 @@ def case_confirm_flags(*, case: Case, codes: list[str], reason: str, actor: User
         raise ValidationError({"reason": ["Say why the unusual combination is right."]})
     kind = find_identifier(reason)
     if kind:
-        raise ValidationError(
-            {"reason": [f"This text seems to contain {kind}; cases must be de-identified."]}
-        )
+        raise ValidationError({"reason": [identifier_message([kind])]})
     stored = Case.objects.select_for_update().prefetch_related("flags").get(pk=case.pk)
     open_flags = {row.code: row for row in stored.flags.all() if row.is_open}
     codes = list(dict.fromkeys(codes))

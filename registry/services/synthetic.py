@@ -376,30 +376,31 @@ def copy_lines(
             row = "\t".join(
                 (
                     str(metastasis_id),
-                    metastasis.laterality,
-                    _number(metastasis.months_from_primary),
-                    metastasis.presentation,
-                    _number(metastasis.size_mm),
-                    metastasis.misdiagnosis,
-                    _text(metastasis.misdiagnosis_text),
-                    _json_list(metastasis.confirmed_by),
+                    metastasis["laterality"],
+                    _number(metastasis["months_from_primary"]),
+                    metastasis["presentation"],
+                    _number(metastasis["size_mm"]),
+                    metastasis["misdiagnosis"],
+                    _text(metastasis["misdiagnosis_text"]),
+                    _json_list(metastasis["confirmed_by"]),
                     str(case_id),
-                    metastasis.morphology or "\\N",
-                    metastasis.site,
+                    metastasis["morphology"] or "\\N",
+                    metastasis["site"],
                 )
             )
             metastasis_rows.append(row + "\n")
             history_metastasis.append(row)
         for treatment in case.treatments:
-            target = "\\N" if treatment.metastasis is None else str(own_ids[treatment.metastasis])
+            aimed_at = treatment["metastasis"]
+            target = "\\N" if aimed_at is None else str(own_ids[aimed_at])
             row = "\t".join(
                 (
                     str(treatment_ids[next_treatment]),
-                    treatment.modality,
-                    treatment.target,
-                    treatment.intent,
-                    _number(treatment.months_from_primary),
-                    treatment.response,
+                    treatment["modality"],
+                    treatment["target"],
+                    treatment["intent"],
+                    _number(treatment["months_from_primary"]),
+                    treatment["response"],
                     str(case_id),
                     target,
                 )
@@ -431,6 +432,7 @@ def copy_lines(
 
 
 def _case_row(case: SyntheticCase, case_id: int, institution_id: int, now: str) -> str:
+    fields = case.fields
     return "\t".join(
         (
             str(case_id),
@@ -442,26 +444,26 @@ def _case_row(case: SyntheticCase, case_id: int, institution_id: int, now: str) 
             "",
             case.status,
             _text(case.rejection_reason),
-            case.sex,
-            str(case.age_at_diagnosis),
-            case.menopausal_status,
-            str(case.year_of_diagnosis),
-            case.primary_laterality,
-            case.grade,
-            case.stage_group,
-            _number(case.er_percent),
-            _number(case.pr_percent),
-            case.her2_ihc,
-            case.her2_ish,
-            _number(case.ki67_percent),
-            case.vital_status,
-            _number(case.follow_up_months),
+            fields["sex"],
+            str(fields["age_at_diagnosis"]),
+            fields["menopausal_status"],
+            str(fields["year_of_diagnosis"]),
+            fields["primary_laterality"],
+            fields["grade"],
+            fields["stage_group"],
+            _number(fields["er_percent"]),
+            _number(fields["pr_percent"]),
+            fields["her2_ihc"],
+            fields["her2_ish"],
+            _number(fields["ki67_percent"]),
+            fields["vital_status"],
+            _number(fields["follow_up_months"]),
             "1",
             now,
             str(institution_id),
-            case.primary_morphology,
-            case.subtype or "\\N",
-            case.primary_site,
+            fields["primary_morphology"],
+            fields["subtype"] or "\\N",
+            fields["primary_site"],
             "f",  # synthetic cases raise no soft-edit flag
         )
     )
@@ -503,10 +505,11 @@ def _number(value: int | None) -> str:
 _JSON_LISTS: dict[tuple[str, ...], str] = {}
 
 
-def _json_list(values: tuple[str, ...]) -> str:
-    text = _JSON_LISTS.get(values)
+def _json_list(values: list[str]) -> str:
+    key = tuple(values)
+    text = _JSON_LISTS.get(key)
     if text is None:
-        text = _JSON_LISTS[values] = _text(json.dumps(list(values)))
+        text = _JSON_LISTS[key] = _text(json.dumps(values))
     return text
 
 

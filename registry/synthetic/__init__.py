@@ -16,8 +16,6 @@ from registry.synthetic.frequencies import (
 )
 from registry.synthetic.generator import (
     SyntheticCase,
-    SyntheticMetastasis,
-    SyntheticTreatment,
     case_rng,
     generate_case,
     generate_cases,
@@ -34,8 +32,6 @@ __all__ = [
     "LOCAL_ID_PREFIX",
     "REFERENCE_YEAR",
     "SyntheticCase",
-    "SyntheticMetastasis",
-    "SyntheticTreatment",
     "case_rng",
     "generate_case",
     "generate_cases",

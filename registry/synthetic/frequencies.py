@@ -69,24 +69,11 @@ _IMAGING = Weighted(
 )
 _VISCERAL_PRESENTATION = Weighted({"incidental": 60, "mass": 30, "unknown": 10})
 # A visceral deposit is sometimes taken for a new primary tumour before biopsy.
-_VISCERAL_MISDIAGNOSIS = Weighted(
-    {
-        "none": 75,
-        "unknown": 15,
-        "other_primary": 8,
-        "other": 2,
-    }
-)
+_VISCERAL_MISDIAGNOSIS = Weighted({"none": 75, "unknown": 15, "other_primary": 8, "other": 2})
 # Cutaneous metastases are classically mistaken for cysts, lipomas, infection or
 # dermatitis (Lookingbill 1993; Alcaraz 2012): a third or more are misdiagnosed.
 _SKIN_MISDIAGNOSIS = Weighted(
-    {
-        "none": 45,
-        "benign_lesion": 30,
-        "infection": 10,
-        "inflammatory": 10,
-        "unknown": 5,
-    }
+    {"none": 45, "benign_lesion": 30, "infection": 10, "inflammatory": 10, "unknown": 5}
 )
 _SKIN_CONFIRMATION = Weighted({("histology",): 45, ("histology", "ihc"): 55})
 
@@ -136,14 +123,7 @@ SITE_KINDS: dict[str, SiteKind] = {
     "skin": SiteKind(
         Weighted({"C44.5": 60, "C44.6": 12, "C44.7": 12, "C44.3": 16}),
         Weighted(
-            {
-                "nodule": 65,
-                "plaque": 12,
-                "erythema": 10,
-                "ulcer": 6,
-                "other": 4,
-                "unknown": 3,
-            }
+            {"nodule": 65, "plaque": 12, "erythema": 10, "ulcer": 6, "other": 4, "unknown": 3}
         ),
         _SKIN_CONFIRMATION,
         _SKIN_MISDIAGNOSIS,
@@ -164,13 +144,7 @@ SITE_KINDS: dict[str, SiteKind] = {
         ),
         _SKIN_CONFIRMATION,
         Weighted(
-            {
-                "benign_lesion": 45,
-                "none": 35,
-                "inflammatory": 10,
-                "infection": 5,
-                "unknown": 5,
-            }
+            {"benign_lesion": 45, "none": 35, "inflammatory": 10, "infection": 5, "unknown": 5}
         ),
     ),
     "orbit": SiteKind(
@@ -231,15 +205,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
         28,
         PrimaryKind(
             # Upper-outer quadrant: about half of breast cancers; NOS is frequent in registries.
-            sites=Weighted(
-                {
-                    "C50.4": 40,
-                    "C50.9": 35,
-                    "C50.2": 10,
-                    "C50.8": 10,
-                    "C50.1": 5,
-                }
-            ),
+            sites=Weighted({"C50.4": 40, "C50.9": 35, "C50.2": 10, "C50.8": 10, "C50.1": 5}),
             morphologies=Weighted(
                 {
                     "8500/3": 75,
@@ -282,13 +248,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
         PrimaryKind(
             sites=Weighted({"C34.1": 45, "C34.3": 30, "C34.9": 20, "C34.2": 5}),
             morphologies=Weighted(
-                {
-                    "8140/3": 45,
-                    "8070/3": 25,
-                    "8041/3": 13,
-                    "8046/3": 12,
-                    "8012/3": 5,
-                }
+                {"8140/3": 45, "8070/3": 25, "8041/3": 13, "8046/3": 12, "8012/3": 5}
             ),
             female_share=0.45,
             age_mean=67,
@@ -332,15 +292,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
     "colorectal": (
         14,
         PrimaryKind(
-            sites=Weighted(
-                {
-                    "C18.7": 25,
-                    "C18.0": 15,
-                    "C18.2": 10,
-                    "C19.9": 10,
-                    "C20.9": 40,
-                }
-            ),
+            sites=Weighted({"C18.7": 25, "C18.0": 15, "C18.2": 10, "C19.9": 10, "C20.9": 40}),
             morphologies=Weighted({"8140/3": 85, "8480/3": 10, "8490/3": 5}),
             female_share=0.45,
             age_mean=66,
@@ -362,13 +314,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
             months_median=18,
             # Consensus molecular subtypes (Guinney 2015, Nat Med 21:1350); 13 % mixed/unknown.
             subtypes=Weighted(
-                {
-                    "crc_cms1": 14,
-                    "crc_cms2": 37,
-                    "crc_cms3": 13,
-                    "crc_cms4": 23,
-                    None: 13,
-                }
+                {"crc_cms1": 14, "crc_cms2": 37, "crc_cms3": 13, "crc_cms4": 23, None: 13}
             ),
         ),
     ),
@@ -400,15 +346,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
         5,
         PrimaryKind(
             # Cutaneous melanoma is coded to the skin (C44); trunk and limbs most often.
-            sites=Weighted(
-                {
-                    "C44.5": 40,
-                    "C44.7": 25,
-                    "C44.6": 15,
-                    "C44.3": 12,
-                    "C44.4": 8,
-                }
-            ),
+            sites=Weighted({"C44.5": 40, "C44.7": 25, "C44.6": 15, "C44.3": 12, "C44.4": 8}),
             morphologies=Weighted({"8720/3": 50, "8743/3": 30, "8721/3": 20}),
             female_share=0.48,
             age_mean=62,
@@ -470,14 +408,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
             age_sd=10,
             # Liver, peritoneum, lung; the umbilicus (Sister Mary Joseph nodule) is skin.
             spread=Weighted(
-                {
-                    "liver": 65,
-                    "peritoneum": 15,
-                    "lung": 12,
-                    "bone": 3,
-                    "lymph_node": 3,
-                    "skin": 0.5,
-                }
+                {"liver": 65, "peritoneum": 15, "lung": 12, "bone": 3, "lymph_node": 3, "skin": 0.5}
             ),
             months_median=8,
         ),
@@ -538,14 +469,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
             age_mean=71,
             age_sd=10,
             spread=Weighted(
-                {
-                    "bone": 35,
-                    "lung": 27,
-                    "liver": 25,
-                    "lymph_node": 8,
-                    "brain": 2,
-                    "skin": 1,
-                }
+                {"bone": 35, "lung": 27, "liver": 25, "lymph_node": 8, "brain": 2, "skin": 1}
             ),
             months_median=14,
         ),
@@ -603,14 +527,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
             age_mean=55,
             age_sd=17,
             spread=Weighted(
-                {
-                    "lung": 70,
-                    "bone": 10,
-                    "liver": 10,
-                    "brain": 2,
-                    "soft_tissue": 5,
-                    "skin": 1,
-                }
+                {"lung": 70, "bone": 10, "liver": 10, "brain": 2, "soft_tissue": 5, "skin": 1}
             ),
             months_median=18,
         ),
@@ -635,15 +552,7 @@ PRIMARY_KINDS: dict[str, tuple[float, PrimaryKind]] = {
             female_share=0.5,
             age_mean=66,
             age_sd=11,
-            spread=Weighted(
-                {
-                    "liver": 30,
-                    "bone": 25,
-                    "lung": 25,
-                    "lymph_node": 10,
-                    "brain": 8,
-                }
-            ),
+            spread=Weighted({"liver": 30, "bone": 25, "lung": 25, "lymph_node": 10, "brain": 8}),
             months_median=1,
         ),
     ),

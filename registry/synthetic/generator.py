@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from registry.payload import CASE_FIELDS, CasePayload
+from registry.models.case import MAX_AGE
+from registry.payload import CasePayload, MetastasisPayload, TreatmentPayload
 from registry.subtypes import Receptors, derive_breast_subtype
 from registry.synthetic.frequencies import (
     BREAST_MONTHS_FACTOR,
@@ -40,96 +41,32 @@ from registry.synthetic.frequencies import (
     Weighted,
 )
 
-# ---------------------------------------------------------------- the records
-
-
-@dataclass(slots=True)
-class SyntheticMetastasis:
-    site: str
-    laterality: str
-    months_from_primary: int | None
-    presentation: str
-    size_mm: int | None
-    misdiagnosis: str
-    misdiagnosis_text: str
-    confirmed_by: tuple[str, ...]
-    morphology: str | None
-
-
-@dataclass(slots=True)
-class SyntheticTreatment:
-    modality: str
-    target: str
-    metastasis: int | None  # index into the case's metastases
-    intent: str
-    months_from_primary: int | None
-    response: str
+# ---------------------------------------------------------------- the record
 
 
 @dataclass(slots=True)
 class SyntheticCase:
+    """A generated case: what a hospital would send (`fields`), and where it belongs."""
+
     index: int
     uuid: uuid.UUID
     local_id: str
     institution: int  # 1..INSTITUTION_COUNT, see `institution_code`
     status: str
     rejection_reason: str
-    sex: str
-    age_at_diagnosis: int
-    menopausal_status: str
-    year_of_diagnosis: int
-    primary_site: str
-    primary_morphology: str
-    primary_laterality: str
-    grade: str
-    stage_group: str
-    er_percent: int | None
-    pr_percent: int | None
-    her2_ihc: str
-    her2_ish: str
-    ki67_percent: int | None
-    subtype: str | None
-    vital_status: str
-    follow_up_months: int | None
-    metastases: list[SyntheticMetastasis]
-    treatments: list[SyntheticTreatment]
+    fields: CasePayload  # the case, its metastases and treatments; no literature fields
+
+    @property
+    def metastases(self) -> list[MetastasisPayload]:
+        return self.fields["metastases"]
+
+    @property
+    def treatments(self) -> list[TreatmentPayload]:
+        return self.fields["treatments"]
 
     def payload(self) -> CasePayload:
         """The case as an API/batch payload (`registry.payload` shape)."""
-        # Every payload field but the literature ones, which synthetic cases never have.
-        case = {
-            name: getattr(self, name)
-            for name in CASE_FIELDS
-            if name not in ("source", "doi", "pmid")
-        }
-        case["local_id"] = self.local_id
-        case["source"] = "hospital"
-        case["metastases"] = [
-            {
-                "site": m.site,
-                "laterality": m.laterality,
-                "months_from_primary": m.months_from_primary,
-                "presentation": m.presentation,
-                "size_mm": m.size_mm,
-                "misdiagnosis": m.misdiagnosis,
-                "misdiagnosis_text": m.misdiagnosis_text,
-                "confirmed_by": list(m.confirmed_by),
-                "morphology": m.morphology,
-            }
-            for m in self.metastases
-        ]
-        case["treatments"] = [
-            {
-                "modality": t.modality,
-                "target": t.target,
-                "metastasis": t.metastasis,
-                "intent": t.intent,
-                "months_from_primary": t.months_from_primary,
-                "response": t.response,
-            }
-            for t in self.treatments
-        ]
-        return case
+        return {**self.fields, "local_id": self.local_id, "source": "hospital"}
 
 
 def institution_code(number: int) -> str:
@@ -161,7 +98,7 @@ def generate_case(seed: int, index: int, prefix: str = LOCAL_ID_PREFIX) -> Synth
     primary_site = kind.sites.pick(rng)
     morphology = kind.morphologies.pick(rng)
     female = rng.random() < kind.female_share
-    age = min(90, max(15, round(rng.gauss(kind.age_mean, kind.age_sd))))
+    age = min(MAX_AGE, max(15, round(rng.gauss(kind.age_mean, kind.age_sd))))
     year = _diagnosis_year(rng)
     stage = STAGE_GROUP.pick(rng)
 
@@ -184,42 +121,48 @@ def generate_case(seed: int, index: int, prefix: str = LOCAL_ID_PREFIX) -> Synth
     horizon = (REFERENCE_YEAR - year) * 12 + 11  # months until the data were abstracted
     metastases, kinds = _metastases(rng, spread, primary_site, morphology, stage, months_median)
     for metastasis in metastases:
-        metastasis.months_from_primary = min(metastasis.months_from_primary, horizon)
-    last_event = max(m.months_from_primary for m in metastases)
+        metastasis["months_from_primary"] = min(metastasis["months_from_primary"], horizon)
+    last_event = max(m["months_from_primary"] for m in metastases)
     treatments = _treatments(rng, kind, family, subtype, stage, metastases, kinds)
     for treatment in treatments:
-        treatment.months_from_primary = min(treatment.months_from_primary, horizon)
+        treatment["months_from_primary"] = min(treatment["months_from_primary"], horizon)
     vital = VITAL_STATUS.pick(rng)
     follow_up = (
         None if vital == "unknown" else min(horizon, last_event + int(rng.expovariate(1 / 18)))
     )
     status = REVIEW_STATUS.pick(rng)
+    # The order of the draws below is part of the seed's meaning: keep it.
+    case_uuid = uuid.UUID(int=rng.getrandbits(128), version=4)
+    institution = INSTITUTION_NUMBER.pick(rng)
+    rejection_reason = rng.choice(REJECTION_REASONS) if status == "rejected" else ""
     return SyntheticCase(
         index=index,
-        uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
+        uuid=case_uuid,
         local_id=local_id(index, prefix),
-        institution=INSTITUTION_NUMBER.pick(rng),
+        institution=institution,
         status=status,
-        rejection_reason=rng.choice(REJECTION_REASONS) if status == "rejected" else "",
-        sex="female" if female else "male",
-        age_at_diagnosis=age,
-        menopausal_status=_menopausal_status(rng, female, age, family),
-        year_of_diagnosis=year,
-        primary_site=primary_site,
-        primary_morphology=morphology,
-        primary_laterality=LATERALITY.pick(rng) if kind.paired else "not_applicable",
-        grade=GRADE.pick(rng),
-        stage_group=stage,
-        er_percent=er,
-        pr_percent=pr,
-        her2_ihc=her2_ihc,
-        her2_ish=her2_ish,
-        ki67_percent=ki67,
-        subtype=subtype,
-        vital_status=vital,
-        follow_up_months=follow_up,
-        metastases=metastases,
-        treatments=treatments,
+        rejection_reason=rejection_reason,
+        fields={
+            "sex": "female" if female else "male",
+            "age_at_diagnosis": age,
+            "menopausal_status": _menopausal_status(rng, female, age, family),
+            "year_of_diagnosis": year,
+            "primary_site": primary_site,
+            "primary_morphology": morphology,
+            "primary_laterality": LATERALITY.pick(rng) if kind.paired else "not_applicable",
+            "grade": GRADE.pick(rng),
+            "stage_group": stage,
+            "er_percent": er,
+            "pr_percent": pr,
+            "her2_ihc": her2_ihc,
+            "her2_ish": her2_ish,
+            "ki67_percent": ki67,
+            "subtype": subtype,
+            "vital_status": vital,
+            "follow_up_months": follow_up,
+            "metastases": metastases,
+            "treatments": treatments,
+        },
     )
 
 
@@ -293,7 +236,7 @@ def _metastases(rng, spread, primary_site, morphology, stage, months_median):
     count = METASTASIS_COUNT.pick(rng)
     deposit_morphology = morphology.split("/")[0] + "/6"
     months = 0 if stage == "IV" else int(rng.lognormvariate(math.log(months_median), 0.8))
-    metastases: list[SyntheticMetastasis] = []
+    metastases: list[MetastasisPayload] = []
     kinds: list[str] = []
     seen = {primary_site}
     attempts = 0
@@ -311,55 +254,55 @@ def _metastases(rng, spread, primary_site, morphology, stage, months_median):
         misdiagnosis = site_kind.misdiagnoses.pick(rng)
         texts = MISDIAGNOSIS_TEXTS.get((kind_name, misdiagnosis))
         metastases.append(
-            SyntheticMetastasis(
-                site=site,
-                laterality=LATERALITY.pick(rng) if site_kind.paired else "not_applicable",
-                months_from_primary=months,
-                presentation=site_kind.presentations.pick(rng),
-                size_mm=None if rng.random() < 0.2 else max(1, int(rng.lognormvariate(3.0, 0.6))),
-                misdiagnosis=misdiagnosis,
-                misdiagnosis_text=rng.choice(texts) if texts and rng.random() < 0.7 else "",
-                confirmed_by=site_kind.confirmations.pick(rng),
-                morphology=deposit_morphology if rng.random() < 0.9 else None,
-            )
+            {
+                "site": site,
+                "laterality": LATERALITY.pick(rng) if site_kind.paired else "not_applicable",
+                "months_from_primary": months,
+                "presentation": site_kind.presentations.pick(rng),
+                "size_mm": None
+                if rng.random() < 0.2
+                else max(1, int(rng.lognormvariate(3.0, 0.6))),
+                "misdiagnosis": misdiagnosis,
+                "misdiagnosis_text": rng.choice(texts) if texts and rng.random() < 0.7 else "",
+                "confirmed_by": list(site_kind.confirmations.pick(rng)),
+                "morphology": deposit_morphology if rng.random() < 0.9 else None,
+            }
         )
         kinds.append(kind_name)
     return metastases, kinds
 
 
+def _size_mm(rng) -> int:
+    return max(1, int(rng.lognormvariate(3.0, 0.6)))
+
+
 def _treatments(rng, kind, family, subtype, stage, metastases, kinds):
     """Surgery of the primary, one or two systemic lines, local treatment of deposits."""
-    treatments: list[SyntheticTreatment] = []
-    first = metastases[0].months_from_primary
+    treatments: list[TreatmentPayload] = []
+    first = metastases[0]["months_from_primary"]
     if stage not in ("IV", "unknown") and rng.random() < 0.75:
-        treatments.append(
-            SyntheticTreatment("surgery", "primary", None, "curative", 0, RESPONSE.pick(rng))
-        )
+        treatments.append(_treatment(rng, "surgery", "primary", None, "curative", 0))
     for modality in _systemic(rng, kind, family, subtype):
-        treatments.append(
-            SyntheticTreatment(
-                modality,
-                "systemic",
-                None,
-                "palliative",
-                first + rng.randint(0, 2),
-                RESPONSE.pick(rng),
-            )
-        )
+        months = first + rng.randint(0, 2)
+        treatments.append(_treatment(rng, modality, "systemic", None, "palliative", months))
     for index, (metastasis, kind_name) in enumerate(zip(metastases, kinds, strict=True)):
         local = LOCAL_TREATMENT.get(kind_name)
         if local and rng.random() < local[0]:
-            treatments.append(
-                SyntheticTreatment(
-                    local[1],
-                    "metastasis",
-                    index,
-                    "palliative",
-                    metastasis.months_from_primary + rng.randint(0, 1),
-                    RESPONSE.pick(rng),
-                )
-            )
+            months = metastasis["months_from_primary"] + rng.randint(0, 1)
+            treatments.append(_treatment(rng, local[1], "metastasis", index, "palliative", months))
     return treatments
+
+
+def _treatment(rng, modality, target, metastasis, intent, months) -> TreatmentPayload:
+    """One treatment; its response is drawn last, after the months."""
+    return {
+        "modality": modality,
+        "target": target,
+        "metastasis": metastasis,
+        "intent": intent,
+        "months_from_primary": months,
+        "response": RESPONSE.pick(rng),
+    }
 
 
 def _systemic(rng, kind, family, subtype) -> tuple[str, ...]:

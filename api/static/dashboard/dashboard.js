@@ -4,7 +4,8 @@
 // the API's filters, permissions and protection apply unchanged. A
 // suppressed number arrives as null and is shown as "suppressed", never drawn.
 
-const API = "/api/v1/stats/";
+import { API, ProblemError, element, getJSON } from "./stats-api.js";
+
 const SUPPRESSED = "suppressed";
 
 const state = { siteGroup: null, siteChart: null };
@@ -37,33 +38,7 @@ function url(path, options, filters) {
   return `${API}${path}?${params}`;
 }
 
-class ProblemError extends Error {}
-
-async function getJSON(address) {
-  const response = await fetch(address, {
-    headers: { Accept: "application/json" },
-    credentials: "same-origin",
-  });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const details = (body.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
-    throw new ProblemError(details || body.detail || `The server answered ${response.status}.`);
-  }
-  return body;
-}
-
 // ---------------------------------------------------------------- small DOM helpers
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
 
 function number(value) {
   return value === null || value === undefined ? "" : value.toLocaleString("en-GB");

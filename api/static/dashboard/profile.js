@@ -3,32 +3,12 @@
 // Like the counts dashboard, it holds no numbers of its own: it reads the profile
 // and survival endpoints with the session cookie, so their protection applies.
 
-const API = "/api/v1/stats/";
-const state = { chart: null, loads: 0 };
+import { API, element, getJSON } from "./stats-api.js";
 
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
+const state = { chart: null, loads: 0 };
 
 function shown(value) {
   return value === null || value === undefined ? "suppressed" : String(value);
-}
-
-async function getJSON(address) {
-  const response = await fetch(address, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const details = (body.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
-    throw new Error(details || body.detail || `The server answered ${response.status}.`);
-  }
-  return body;
 }
 
 // The primary is a category (C50) or a code (C50.9); the site a code, category or group.
