@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from registry.access import AGE_BAND_SCHEMES, StatisticsAccess
 from registry.models import ReviewStatus
+from registry.models.case import MAX_AGE
 from registry.selectors import CaseFilters
 from registry.stats import (
     DEFAULT_AGE_BANDS,
@@ -51,7 +52,8 @@ class AgeBandsField(serializers.CharField):
             f"(default {','.join(map(str, DEFAULT_AGE_BANDS.lower_bounds))}: 0-39, 40-49, ..., "
             "80+), or a published scheme's name: "
             + ", ".join(f"{name} ({','.join(map(str, b))})" for name, b in AGE_BAND_SCHEMES.items())
-            + ". Analysts use a published scheme. Ages over 89 are recorded as 90.",
+            + ". Analysts use a published scheme. "
+            + f"Ages over {MAX_AGE - 1} are recorded as {MAX_AGE}.",
         )
         super().__init__(**kwargs)
 
