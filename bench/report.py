@@ -68,8 +68,12 @@ def render(figures, synth, machine, minutes, runs: int, seconds: int) -> str:
     )
 
 
-def write(report: str, figures: list[Figure], synth, machine, minutes) -> None:
-    """results.md, results.json and the plot, in bench/results/ (and the plot in docs/)."""
+def write(figures: list[Figure], synth, machine, minutes, runs: int, seconds: int) -> str:
+    """results.md, results.json and the plot in bench/results/ (the plot also in docs/).
+
+    Returns the report, for the terminal.
+    """
+    report = render(figures, synth, machine, minutes, runs, seconds)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.md").write_text(report)
     (RESULTS / "results.json").write_text(
@@ -84,6 +88,7 @@ def write(report: str, figures: list[Figure], synth, machine, minutes) -> None:
         )
     )
     plot_and_copy(figures)
+    return report
 
 
 def replot() -> None:

@@ -99,9 +99,7 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
         figures += [Figure(**figure) for figure in result["figures"]]
         synth[size] = result["synth"]
     minutes = (time.monotonic() - started) / 60
-    text = report.render(figures, synth, machine, minutes, settings.runs, settings.seconds)
-    report.write(text, figures, synth, machine, minutes)
-    print(text)
+    print(report.write(figures, synth, machine, minutes, settings.runs, settings.seconds))
     say(f"bench: wrote {RESULTS.relative_to(ROOT)}/ and {report.PLOT_COPY.relative_to(ROOT)}")
 
 
