@@ -124,7 +124,7 @@ $(BENCH_STAMP): bench/requirements.txt $(DEV_STAMP)
 	$(BIN)/python -m pip install -r bench/requirements.txt
 	@touch $@
 
-# Databases registry_bench_<size> are built once (synth) and reused; see bench/run.py.
+# Databases registry_bench_<size> are built once (synth) and reused; see bench/environment.py.
 bench: $(BENCH_STAMP)
 	DATABASE_URL="$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/registry_bench}" \
 	  bash scripts/ensure-postgres

@@ -10,23 +10,19 @@ also saved as bench/results/profile-<path>.html.
 """
 
 import argparse
-import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import (  # noqa: E402
-    BASE_URL,
-    INGEST_INSTITUTION,
+from bench.environment import (  # noqa: E402
     INGEST_SEED,
     RESULTS,
-    database_url,
-    server_environment,
+    django_setup,
+    ingest_institution,
 )
+from bench.measures.single_post import founding_case  # noqa: E402
 
 
 def main() -> None:
@@ -37,25 +33,18 @@ def main() -> None:
     parser.add_argument("--query", default="group_by=code", help="stats query string")
     args = parser.parse_args()
 
-    name = BASE_URL.rsplit("/", 1)[1] + f"_{args.size}"
-    os.environ.update(server_environment(database_url(name)))
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-
-    django.setup()
+    django_setup(args.size)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from pyinstrument import Profiler
 
-    from registry.models import Institution, Role, User
+    from registry.models import Role, User
     from registry.services.synthetic import institution_cases_purge
     from registry.services.tokens import token_issue
     from registry.synthetic import generate_cases
 
-    institution, _ = Institution.objects.get_or_create(
-        code=INGEST_INSTITUTION, defaults={"name": "Benchmark ingest", "country": "FR"}
-    )
+    institution = ingest_institution()
     role = Role.CURATOR if args.path in ("stats", "list") else Role.SUBMITTER
     user, _ = User.objects.get_or_create(
         username=f"bench-profile-{role}",
@@ -63,12 +52,11 @@ def main() -> None:
     )
     token = token_issue(user=user, name="profile", valid_days=1)[1]
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
-    founding = json.loads((ROOT / "seeds" / "cases" / "founding_case.json").read_text())
     counter = iter(range(10**9))
 
     def request():
         if args.path == "post":
-            body = founding["cases"][0] | {"local_id": f"bench-profile-{next(counter)}"}
+            body = founding_case() | {"local_id": f"bench-profile-{next(counter)}"}
             return client.post("/api/v1/cases/", body, content_type="application/json")
         if args.path == "batch":
             start = next(counter) * 1000
