@@ -44,7 +44,7 @@ _VALUES = [value for value, _ in PERTURBATION]
 # Different figures of the same cases (their count, their lesions, ...) read the
 # table at different places, so that one perturbation does not give away another.
 CASES, METASTASES, SYNCHRONOUS, HISTOGRAM = 0, 1, 2, 3
-# The life table of survival after metastasis (`registry.survival`).
+# The life table of survival after metastasis (`registry.stats.survival`).
 DEATHS, CENSORED = 4, 5
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from registry.access import (
@@ -144,16 +144,13 @@ class CountedSelection:
     def cases(self) -> QuerySet[Case]:
         return filter_cases(counted_cases(self.user), self.filters)
 
-    def counted_metastases(self) -> QuerySet[CountedMetastasis] | None:
+    def counted_metastases(self) -> QuerySet[CountedMetastasis]:
         """The metastases of the same cases, from the table made for counting them.
 
-        None where that table cannot serve: on SQLite, which lacks it, and for the
-        `q` search, which matches case fields the table does not copy.
+        Only where that table serves, which `registry.stats.counting` alone decides:
+        PostgreSQL has it, SQLite not, and it cannot take the `q` search.
         """
-        database = router.db_for_read(CountedMetastasis)
-        if self.filters.q or connections[database].vendor != "postgresql":
-            return None
-        return CountedMetastasis.objects.using(database).filter(
+        return CountedMetastasis.objects.using(router.db_for_read(CountedMetastasis)).filter(
             counted_by(self.user), case_conditions(self.filters, case="case_id")
         )
 

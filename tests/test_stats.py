@@ -34,7 +34,15 @@ from registry.models import Case, Metastasis, ReviewStatus, Topography
 from registry.selectors import CaseFilters, CountedSelection
 from registry.services.cases import case_create, case_review
 from registry.services.tokens import token_issue
-from registry.stats import DEFAULT_AGE_BANDS, AgeBands, Dimension
+from registry.stats import (
+    DEFAULT_AGE_BANDS,
+    AgeBands,
+    Dimension,
+    counting,
+    time_to_metastasis,
+    vendors,
+)
+from registry.stats.dimensions import FIELD
 from tests.api_helpers import client_for
 from tests.factories import InstitutionFactory, founding_payload
 from tests.stats_helpers import STATS, cells_of, get, rows_of
@@ -753,19 +761,19 @@ def test_the_portable_and_joined_paths_count_what_the_counted_metastases_count(
     dimension = stats.SITE_LEVELS[level]
     selection = CountedSelection(curator, CaseFilters())
     cases = selection.cases()
-    counted = stats._site_counts_counted(selection.counted_metastases(), dimension)
-    assert stats._site_counts_portable(cases, dimension) == counted
-    assert stats._site_counts_joined(cases, dimension) == counted
+    counted = counting._site_counts_counted(selection.counted_metastases(), dimension)
+    assert vendors._site_counts_portable(cases, dimension) == counted
+    assert vendors.site_counts_joined(cases, dimension) == counted
     for other in (Dimension.SUBTYPE, Dimension.PRIMARY_GROUP, Dimension.AGE_BAND):
         pair = [dimension, other]
         for keyed in (False, True):
-            by_counted = stats._grouped_counted(selection.counted_metastases(), pair, keyed)
-            by_joined = stats._grouped_joined(cases, pair, keyed)
+            by_counted = counting._grouped_counted(selection.counted_metastases(), pair, keyed)
+            by_joined = counting._grouped_joined(cases, pair, keyed)
             assert sorted(by_counted) == sorted(by_joined)
     # Analysts' counts carry the record keys of exactly their cases, by either path.
     analysts = CountedSelection(analyst, CaseFilters())
-    keyed = stats._site_counts(analysts, dimension)
-    assert stats._site_counts(JoinedSelection(analyst, CaseFilters()), dimension) == keyed
+    keyed = counting._site_counts(analysts, dimension)
+    assert counting._site_counts(JoinedSelection(analyst, CaseFilters()), dimension) == keyed
     verified = Case.objects.filter(status=ReviewStatus.VERIFIED).prefetch_related("metastases")
     expected = defaultdict(set)
     for case in verified:
@@ -776,8 +784,8 @@ def test_the_portable_and_joined_paths_count_what_the_counted_metastases_count(
         assert tally == Tally(len(expected[key]), sum(c.record_key for c in expected[key]))
     assert total == Tally(len(verified), sum(case.record_key for case in verified))
     timed = Metastasis.objects.filter(months_from_primary__isnull=False)
-    grouped, overall = stats._interval_statistics_portable(timed, stats._FIELD[dimension])
+    grouped, overall = vendors._interval_statistics_portable(timed, FIELD[dimension])
     exact = stats.intervals(selection=CountedSelection(curator, CaseFilters()), group_by=level)
     for row in exact.rows:
-        assert stats._interval_row(row.key, row.label, grouped[row.key]) == row
-    assert stats._interval_row("total", "All sites", overall) == exact.total
+        assert time_to_metastasis._interval_row(row.key, row.label, grouped[row.key]) == row
+    assert time_to_metastasis._interval_row("total", "All sites", overall) == exact.total

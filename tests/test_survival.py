@@ -5,7 +5,7 @@ from lifelines import KaplanMeierFitter
 
 from registry.selectors import CaseFilters, CountedSelection
 from registry.stats import Dimension
-from registry.survival import TIME_POINTS, survival
+from registry.stats.survival import TIME_POINTS, survival
 from tests.api_helpers import client_for
 from tests.test_clinical_stats import ClinicalSpec, Lesion, create_clinical_cases
 
@@ -228,7 +228,7 @@ def test_who_reads_a_profile(request, db, persona, expected):
 
 @pytest.mark.parametrize("dimensions", [[], [Dimension.SITE], [Dimension.MODALITY]])
 def test_the_portable_life_table_counts_what_the_sql_one_counts(cohorts, curator, dimensions):
-    from registry.survival import _life_table_rows
+    from registry.stats.survival import _life_table_rows
 
     cases = CountedSelection(curator, CaseFilters()).cases()
     in_sql = sorted(map(repr, _life_table_rows(cases, dimensions)))

@@ -32,8 +32,9 @@ from api.filters import CaseFilterParams, case_filters_from
 from api.permissions import CanReadStatistics
 from api.renderers import CSVRenderer
 from api.serializers import stats as shapes
-from registry import access, profile, shares, stats, survival
+from registry import access, stats
 from registry.selectors import CaseFilters, CountedSelection, given_filters
+from registry.stats import profile, shares, survival
 
 # `?format=` is left out of the schema: each operation answers one media type
 # (the JSON paths still honour format=csv for clients written before the twins).

@@ -12,7 +12,7 @@ case or a metastasis, whatever wrote it (services, admin, COPY, plain SQL): rows
 are inserted with their metastases, deleted with them (and with TRUNCATE), and
 updated when a counted attribute of their case changes. Nothing in Python writes
 it. On SQLite (`make run`) the table does not exist and the statistics join the
-base tables instead; see `registry.stats`.
+base tables instead; see `registry.stats.counting` and `registry.stats.vendors`.
 
 Migration 0004 adds the record key, 0005 `has_open_flags` (soft-edit flags), to the copied
 columns.

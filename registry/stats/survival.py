@@ -21,28 +21,26 @@ threshold remain at risk, and a group with fewer cases is left out. Curators
 see the same estimate from exact counts, with nothing left out.
 """
 
-import itertools
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connections
 from django.db.models import F, QuerySet
 
 from registry.access import StatisticsAccess, statistics_access
 from registry.disclosure import CENSORED, DEATHS, Tally, perturb_any
 from registry.models import Case
 from registry.selectors import CountedSelection
-from registry.stats import (
+from registry.stats import vendors
+from registry.stats.counting import clinical_rows
+from registry.stats.dimensions import (
     DEFAULT_AGE_BANDS,
     AgeBands,
     Dimension,
-    _key,
-    _ordered,
-    _run_around,
-    clinical_rows,
+    in_order,
     label_maker,
+    value_key,
 )
 
 # Months after the metastasis at which the curve and the risk table are given.
@@ -123,46 +121,7 @@ def _life_table_rows(
         f"FROM ({{}}) AS joined GROUP BY {keys}cid) AS per_case) AS timed "
         f"GROUP BY {keys}point, died"
     )
-    if portable or connections[cases.db].vendor != "postgresql":
-        return _life_table_in_python(inner, dimensions)
-    return _run_around(inner, statement)
-
-
-def _point(months: int, *, up: bool) -> int:
-    if up:
-        return next(p for p in TIME_POINTS if months <= p)
-    return next(p for p in reversed(TIME_POINTS) if months >= p)
-
-
-def _life_table_in_python(inner: QuerySet, dimensions: list[Dimension]) -> list[tuple]:
-    """The same rows without PostgreSQL (SQLite, `make run`): a small registry's worth."""
-    names = [f"k{index}" for index in range(len(dimensions))]
-    per_case: dict[tuple, list] = {}
-    for row in inner:
-        choices = [
-            tuple(row[name] or ()) or (None,)
-            if dimension is Dimension.CONFIRMATION
-            else (row[name],)
-            for name, dimension in zip(names, dimensions, strict=True)
-        ]
-        for values in itertools.product(*choices):
-            seen = per_case.setdefault(
-                (values, row["cid"]), [row["rk"], None, row["fu"], row["vs"]]
-            )
-            if row["m"] is not None and (seen[1] is None or row["m"] < seen[1]):
-                seen[1] = row["m"]
-    last = TIME_POINTS[-1]
-    grouped: dict[tuple, Tally] = defaultdict(Tally)
-    for (values, _), (record_key, months, follow_up, vital) in per_case.items():
-        known = months is not None and follow_up is not None and vital in ("alive", "dead")
-        if not known or follow_up < months:
-            grouped[(*values, None, False)] += Tally(1, record_key)
-            continue
-        time = follow_up - months
-        died = vital == "dead" and time <= last
-        point = _point(time, up=True) if died else _point(min(time, last), up=False)
-        grouped[(*values, point, died)] += Tally(1, record_key)
-    return [(*key, tally.n, tally.key_sum) for key, tally in grouped.items()]
+    return vendors.life_table_rows(inner, dimensions, statement, TIME_POINTS, portable=portable)
 
 
 @dataclass
@@ -183,7 +142,7 @@ def _counts(
     dimensions = [dimension] if dimension is not None else []
     counts: dict[str | None, _Counts] = defaultdict(_Counts)
     for row in _life_table_rows(cases, dimensions):
-        key = _key(dimension, row[0], bands) if dimension is not None else None
+        key = value_key(dimension, row[0], bands) if dimension is not None else None
         point, died, n, key_sum = row[-4:]
         tally = Tally(n, key_sum or 0)
         group = counts[key]
@@ -334,7 +293,7 @@ def survival(
         labels = label_maker(by, bands)
         groups = tuple(
             shown
-            for key, counts in _ordered(by, by_key, bands)
+            for key, counts in in_order(by, by_key, bands)
             if (shown := _group(key, labels(key), counts, access)) is not None
         )
     return SurvivalTable(by, overall, groups, _logrank(groups))

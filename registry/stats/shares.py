@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from registry.access import statistics_access
 from registry.selectors import CountedSelection
-from registry.stats import site_counts
+from registry.stats.counting import site_counts
+from registry.stats.tables import Line
 
 CONFIDENCE_LEVEL = 0.95
 CAUTION = (
@@ -27,13 +28,12 @@ CAUTION = (
 
 
 @dataclass(frozen=True)
-class Share:
-    key: str
-    label: str
-    cases: int | None
-    share: float | None
-    lower: float | None
-    upper: float | None
+class Share(Line):
+    """A site's cases and their share of the cases selected, with its interval."""
+
+    share: float | None = None
+    lower: float | None = None
+    upper: float | None = None
     suppressed: bool = False
 
 
@@ -61,9 +61,9 @@ def site_shares(*, selection: CountedSelection, group_by: str = "site_group") ->
     rows = []
     for row in table.rows:
         if row.cases is None or not total.cases:
-            rows.append(Share(row.key, row.label, row.cases, None, None, None, row.suppressed))
+            rows.append(Share(row.key, row.label, row.cases, suppressed=row.suppressed))
             continue
         share, lower, upper = share_interval(row.cases, total.cases)
         rows.append(Share(row.key, row.label, row.cases, share, lower, upper))
-    denominator = Share("total", total.label, total.cases, None, None, None, total.suppressed)
+    denominator = Share("total", total.label, total.cases, suppressed=total.suppressed)
     return ShareTable(group_by, tuple(rows), denominator)

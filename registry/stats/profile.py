@@ -16,25 +16,12 @@ from dataclasses import dataclass
 from registry.access import StatisticsAccess, statistics_access
 from registry.disclosure import Tally
 from registry.selectors import CountedSelection
-from registry.shares import share_interval
-from registry.stats import (
-    DEFAULT_AGE_BANDS,
-    SITE_LEVELS,
-    CountTable,
-    CrossTable,
-    Dimension,
-    IntervalRow,
-    Row,
-    _grouped,
-    _key,
-    _ordered,
-    crosstab,
-    dimension_counts,
-    intervals,
-    label_maker,
-    selected_cases,
-)
-from registry.survival import SurvivalGroup, survival
+from registry.stats.counting import crosstab, dimension_counts, grouped_counts, selected_cases
+from registry.stats.dimensions import SITE_LEVELS, Dimension, in_order, label_maker, value_key
+from registry.stats.shares import share_interval
+from registry.stats.survival import SurvivalGroup, survival
+from registry.stats.tables import CountTable, CrossTable, IntervalRow, Row
+from registry.stats.time_to_metastasis import intervals
 
 # The filter that names the site, and the dimension of its level.
 SITE_FILTERS = {dimension.value: dimension for dimension in SITE_LEVELS.values()}
@@ -72,13 +59,13 @@ def _at_site(
 ) -> CountTable:
     """Cases per value of a metastasis dimension, over the metastases at the site only."""
     counts: dict[str, Tally] = defaultdict(Tally)
-    for (at, raw), tally in _grouped(selection, [level, dimension]):
+    for (at, raw), tally in grouped_counts(selection, [level, dimension]):
         if str(at) == site:
-            counts[_key(dimension, raw, DEFAULT_AGE_BANDS)] += tally
+            counts[value_key(dimension, raw)] += tally
     labels = label_maker(dimension)
     rows = tuple(
         Row(key, labels(key), tally.n, key_sum=tally.key_sum)
-        for key, tally in _ordered(dimension, counts)
+        for key, tally in in_order(dimension, counts)
     )
     total = selected_cases(selection)
     return CountTable(dimension, rows, Row("total", "All cases", total.n, key_sum=total.key_sum))
