@@ -382,7 +382,7 @@ def _grouped_site_pairs(
 # ---------------------------------------------------------------- clinical dimensions
 
 
-def clinical_expression(dimension: Dimension, database: str):
+def clinical_expression(dimension: Dimension, database: str, *, unnest: bool = True):
     """The value of a dimension for a row of cases joined to their metastases or treatments.
 
     Dimensions of one relation read the same joined row, so site x presentation
@@ -391,7 +391,7 @@ def clinical_expression(dimension: Dimension, database: str):
     field = FIELD[dimension]
     path = f"{dimension.relation}__{field}" if dimension.relation else field
     if dimension is Dimension.CONFIRMATION:
-        return vendors.confirmation_methods(path, database)
+        return vendors.confirmation_methods(path, database, unnest=unnest)
     if dimension is Dimension.MISDIAGNOSED:
         return DjangoCase(
             When(**{f"{path}__in": ("none",)}, then=Value("no")),
@@ -421,8 +421,9 @@ def clinical_rows(cases: QuerySet[Case], dimensions: list[Dimension], **extra) -
     rows = cases.order_by()
     if any(dimension.relation == "metastases" for dimension in dimensions):
         rows = rows.filter(metastases__isnull=False)  # an inner join, reused by the values
+    repeated = vendors.repeated_confirmations(dimensions)
     columns = {
-        f"k{index}": clinical_expression(dimension, cases.db)
+        f"k{index}": clinical_expression(dimension, cases.db, unnest=index not in repeated)
         for index, dimension in enumerate(dimensions)
     }
     return rows.values(**columns, cid=F("pk"), rk=F("record_key"), **extra)

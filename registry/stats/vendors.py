@@ -94,26 +94,56 @@ def _site_counts_portable(
 # ---------------------------------------------------------------- clinical dimensions
 
 
+# One row per confirmation method of a metastasis, and one NULL row (counted as
+# unknown) for a metastasis with none recorded.
+_METHODS = (
+    "jsonb_array_elements_text(CASE WHEN jsonb_array_length({0}) = 0 "
+    "THEN '[null]'::jsonb ELSE {0} END)"
+)
+
+
 class _ConfirmationMethods(Func):
-    """Each confirmation method of a metastasis as its own row (PostgreSQL), NULL for none.
+    """Each confirmation method of a metastasis as its own row (PostgreSQL): `_METHODS`."""
 
-    A set-returning function in the select list: one row per method, and one row
-    with NULL (counted as unknown) for a metastasis with none recorded.
-    """
-
-    template = (
-        "jsonb_array_elements_text(CASE WHEN jsonb_array_length(%(expressions)s) = 0 "
-        "THEN '[null]'::jsonb ELSE %(expressions)s END)"
-    )
+    template = _METHODS.format("%(expressions)s")
     output_field = CharField()
 
 
-def confirmation_methods(path: str, database: str):
+def repeated_confirmations(dimensions: list[Dimension]) -> list[int]:
+    """Where confirmation stands again after its first place (a confirmation x confirmation table).
+
+    PostgreSQL runs two set-returning functions of one select list side by side,
+    pairing their rows instead of crossing them; so on PostgreSQL a repeated
+    confirmation is selected as its list and unnested one level up
+    (`_unnest_repeated`), which crosses it with the first.
+    """
+    places = [
+        index for index, dimension in enumerate(dimensions) if dimension is Dimension.CONFIRMATION
+    ]
+    return places[1:]
+
+
+def confirmation_methods(path: str, database: str, *, unnest: bool = True):
     """A metastasis's confirmation methods: one row each on PostgreSQL, the list elsewhere.
 
-    Elsewhere the list is unnested in Python (`_unnested`), into the same rows.
+    Elsewhere the list is unnested in Python (`_unnested`), into the same rows; so
+    is a repeated confirmation on PostgreSQL, in SQL (`unnest=False`).
     """
-    return _ConfirmationMethods(F(path)) if postgresql(database) else F(path)
+    return _ConfirmationMethods(F(path)) if unnest and postgresql(database) else F(path)
+
+
+def _unnest_repeated(dimensions: list[Dimension], names: list[str]) -> str:
+    """The rows `{}` of a statement, with each repeated confirmation unnested one level up."""
+    source = "({})"
+    for place in repeated_confirmations(dimensions):
+        columns = ", ".join(
+            _METHODS.format(f"joined.{name}") + f" AS {name}"
+            if index == place
+            else f"joined.{name}"
+            for index, name in enumerate(names)
+        )
+        source = f"(SELECT {columns}, joined.cid, joined.rk FROM {source} AS joined)"
+    return source
 
 
 def _unnested(row: dict, names: list[str], dimensions: list[Dimension]) -> itertools.product:
@@ -136,8 +166,8 @@ def distinct_case_counts(rows: QuerySet, dimensions: list[Dimension]) -> list[tu
         return _distinct_case_counts_in_python(rows, dimensions, names)
     keys = ", ".join(names)
     statement = (
-        f"SELECT {keys}, COUNT(*), SUM(rk) FROM (SELECT DISTINCT {keys}, cid, rk FROM ({{}}) "
-        f"AS joined) AS per_case GROUP BY {keys}"
+        f"SELECT {keys}, COUNT(*), SUM(rk) FROM (SELECT DISTINCT {keys}, cid, rk FROM "
+        f"{_unnest_repeated(dimensions, names)} AS joined) AS per_case GROUP BY {keys}"
     )
     width = len(names)
     return [
