@@ -29,6 +29,7 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core import NOT_SET
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from config.wsgi import application
 from registry.services.tokens import token_issue
@@ -52,6 +53,12 @@ CONFIG = {
         },
     },
 }
+# A batch answers 200 with an error for each case that breaks the case schema and
+# stores the others (tests/test_batch.py), so a body whose cases break the schema is
+# rightly not refused whole; its envelope is still held to the check by the cap (413)
+# and the parser (400).
+BATCH = "/api/v1/cases/batch/"
+PER_ITEM_ANSWERS = [negative_data_rejection]
 # Accepted by the JSON parser (wildcards match both ways; the charset is honoured) ...
 JSON_ALIKE = ["*/*", "application/*", "application/json; charset=utf-16"]
 # ... and refused (415) before any parsing.
@@ -85,8 +92,11 @@ def persona_tokens(request, case_of_a):
     suppress_health_check=list(HealthCheck),
 )
 def test_every_check_passes_for_every_persona_and_content_type(case, persona_tokens):
+    excluded = PER_ITEM_ANSWERS if case.operation.path == BATCH else []
     for token in persona_tokens.values():
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded
+        )
     # The other content types as the curator, who may write everywhere.
     if case.body is not NOT_SET and case.method.upper() in ("POST", "PUT", "PATCH"):
         for content_type in JSON_ALIKE + NOT_JSON:
