@@ -50,7 +50,11 @@ DEATHS, CENSORED = 4, 5
 
 @dataclass(frozen=True)
 class Tally:
-    """A count of cases with the sum of their record keys (its cell key before the modulo)."""
+    """A count of cases with the sum of their record keys (its cell key before the modulo).
+
+    Any number that differs from that sum by a multiple of RECORD_KEYS serves as
+    well: it gives the same cell key (`registry.stats.counting.distinct_cases`).
+    """
 
     n: int = 0
     key_sum: int = 0
