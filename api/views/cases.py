@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from api.etags import case_etag, expected_version
-from api.filters import CaseFilterParams, case_filters_from
+from api.filters import CaseFilterBackend, CaseFilterParams
 from api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent
 from api.pagination import CasePagination
 from api.permissions import CaseAccess
@@ -35,6 +35,7 @@ from api.serializers.cases import (
     case_payload_of,
 )
 from registry import access
+from registry.case_filters import CaseFilterSet
 from registry.case_keys import local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
@@ -126,6 +127,8 @@ class CaseViewSet(viewsets.ModelViewSet):
     serializer_class = CaseSerializer
     permission_classes = [CaseAccess]
     pagination_class = CasePagination
+    filter_backends = [CaseFilterBackend]
+    filterset_class = CaseFilterSet
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
     queryset = Case.objects.none()  # for the schema; get_queryset scopes by user
@@ -133,13 +136,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     idempotent_actions = frozenset({"create", "batch"})  # read by api.schema for 409/422
 
     def get_queryset(self):
-        filters = None
-        if self.action == "list":
-            paging = frozenset(
-                {CasePagination.cursor_query_param, CasePagination.page_size_query_param}
-            )
-            filters = case_filters_from(self.request, extra_params=paging)
-        return case_list(user=self.request.user, filters=filters or CaseFilters())
+        return case_list(user=self.request.user, filters=CaseFilters())
 
     def get_object(self):
         if "local_id" in self.kwargs:  # by_local_id, and OPTIONS on it ("metadata")

@@ -14,10 +14,13 @@ from django.template.response import TemplateResponse
 
 from registry.admin.case_edit import CaseEdit, CaseForm, MetastasisInline, TreatmentInline
 from registry.admin.case_queue import (
+    InstitutionFilter,
     MetastaticSiteGroupFilter,
+    OtherCaseFilters,
     PrimarySiteGroupFilter,
     RejectionForm,
-    case_search,
+    SourceFilter,
+    StatusFilter,
 )
 from registry.admin.curation import CaseFlagInline, OverrideForm, RedactionForm, RedactionInline
 from registry.admin.history import (
@@ -25,6 +28,7 @@ from registry.admin.history import (
     MetastasisHistoryInline,
     TreatmentHistoryInline,
 )
+from registry.case_search import case_search
 from registry.models import Case, Metastasis, ReviewStatus
 from registry.review import ReviewTransitionRefused
 from registry.services.cases import (
@@ -72,15 +76,19 @@ class CaseAdmin(AuditHistoryAdmin):
     list_display_links = ["short_uuid", "local_id"]
     list_select_related = ["institution"]
     list_filter = [
-        "status",
-        "has_open_flags",
-        "institution",
+        StatusFilter,
+        "has_open_flags",  # the queue's own: cases a curator still has to confirm
+        InstitutionFilter,
         MetastaticSiteGroupFilter,
         PrimarySiteGroupFilter,
-        "source",
+        SourceFilter,
+        OtherCaseFilters,
     ]
-    search_fields = ["local_id"]  # widened in get_search_results
-    search_help_text = "Local ID, UUID (or its first characters), or a site code: C44.4, C44."
+    search_fields = ["local_id"]  # what a term finds is registry.case_search
+    search_help_text = (
+        "Local ID (or part of it), UUID (or its first characters), a site code (C44.4) or "
+        "category (C44), or words of a misdiagnosis: what q finds in the API."
+    )
     show_full_result_count = False  # one COUNT(*) per page over a million cases is enough
     actions = ["mark_in_review", "mark_verified", "mark_rejected", "confirm_flags", "redact_text"]
     autocomplete_fields = ["primary_site", "primary_morphology"]
@@ -165,10 +173,7 @@ class CaseAdmin(AuditHistoryAdmin):
         return case.has_open_flags
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(case_search(term)), False
+        return queryset.filter(case_search(search_term)), False
 
     # ---------------------------------------------------------------- review actions
 
