@@ -90,3 +90,22 @@ CaseFilterParams = type(
         **{name: _schema_field(f.field) for name, f in CaseFilterSet.base_filters.items()},
     },
 )
+
+
+def _echo_field(declared: forms.Field) -> serializers.Field:
+    if isinstance(declared, case_filters.CodeListField):
+        return serializers.ListField(child=serializers.CharField(), required=False)
+    if isinstance(declared, forms.IntegerField):
+        return serializers.IntegerField(required=False)
+    return serializers.CharField(required=False)
+
+
+# The same filters as a statistics response echoes them (`filters`).
+FiltersEchoSerializer = type(
+    "FiltersEchoSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "The filters the counts were made with, as understood (lists normalised).",
+        **{name: _echo_field(f.field) for name, f in CaseFilterSet.base_filters.items()},
+    },
+)

@@ -293,7 +293,7 @@ def test_reject_action_asks_for_a_reason_before_rejecting(curator_client, hospit
     blank = curator_client.post(CHANGELIST, {**chosen, "apply": "Reject", "reason": "  "})
 
     assert asked.status_code == 200
-    assert "admin/registry/case/reject_cases.html" in [t.name for t in asked.templates]
+    assert "admin/registry/case/action_form.html" in [t.name for t in asked.templates]
     assert blank.status_code == 200
     assert blank.context["form"].errors["reason"]
     case.refresh_from_db()

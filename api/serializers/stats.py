@@ -10,6 +10,7 @@ import dataclasses
 
 from rest_framework import serializers
 
+from api.filters import FiltersEchoSerializer
 from registry.access import AGE_BAND_SCHEMES, StatisticsAccess
 from registry.models import ReviewStatus
 from registry.selectors import CaseFilters
@@ -114,34 +115,6 @@ class CrosstabOptions(serializers.Serializer):
 
 
 # ---------------------------------------------------------------- response documents
-
-
-class FiltersEchoSerializer(serializers.Serializer):
-    """The filters the counts were made with, as understood (lists normalised)."""
-
-    site = serializers.ListField(child=serializers.CharField(), required=False)
-    site_category = serializers.ListField(child=serializers.CharField(), required=False)
-    site_group = serializers.ListField(child=serializers.CharField(), required=False)
-    primary = serializers.ListField(child=serializers.CharField(), required=False)
-    primary_category = serializers.ListField(child=serializers.CharField(), required=False)
-    morphology = serializers.ListField(child=serializers.CharField(), required=False)
-    subtype = serializers.ListField(child=serializers.CharField(), required=False)
-    sex = serializers.ListField(child=serializers.CharField(), required=False)
-    age_min = serializers.IntegerField(required=False)
-    age_max = serializers.IntegerField(required=False)
-    year_min = serializers.IntegerField(required=False)
-    year_max = serializers.IntegerField(required=False)
-    status = serializers.ListField(child=serializers.CharField(), required=False)
-    source = serializers.ListField(child=serializers.CharField(), required=False)
-    institution = serializers.ListField(child=serializers.CharField(), required=False)
-    q = serializers.CharField(required=False)
-    age_band = serializers.ListField(child=serializers.CharField(), required=False)
-    period = serializers.ListField(child=serializers.CharField(), required=False)
-    presentation = serializers.ListField(child=serializers.CharField(), required=False)
-    misdiagnosis = serializers.ListField(child=serializers.CharField(), required=False)
-    modality = serializers.ListField(child=serializers.CharField(), required=False)
-    response = serializers.ListField(child=serializers.CharField(), required=False)
-    vital_status = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class SuppressionSerializer(serializers.Serializer):
