@@ -81,13 +81,17 @@ def _schema_field(declared: forms.Field) -> serializers.Field:
     return serializers.CharField(required=False, max_length=declared.max_length, **described)
 
 
+# The form fields of an unbound filter set (a filter's own `.field` would be cached on the
+# class's filters and copied with them on every request).
+_DECLARED = CaseFilterSet().form.fields
+
 # The parameters of the case list and of every statistics endpoint, as the schema shows them.
 CaseFilterParams = type(
     "CaseFilterParams",
     (serializers.Serializer,),
     {
         "__doc__": "Filters of the case list and every statistics endpoint.",
-        **{name: _schema_field(f.field) for name, f in CaseFilterSet.base_filters.items()},
+        **{name: _schema_field(field) for name, field in _DECLARED.items()},
     },
 )
 
@@ -106,6 +110,6 @@ FiltersEchoSerializer = type(
     (serializers.Serializer,),
     {
         "__doc__": "The filters the counts were made with, as understood (lists normalised).",
-        **{name: _echo_field(f.field) for name, f in CaseFilterSet.base_filters.items()},
+        **{name: _echo_field(field) for name, field in _DECLARED.items()},
     },
 )
