@@ -8,8 +8,8 @@ OpenAPI parameters are generated from the same declaration.
 
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
-from django_filters.utils import translate_validation
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from api.schema import loaded_subtype_codes
 from registry import case_filters
@@ -25,8 +25,19 @@ def case_filter_set(request, queryset=None, extra_params: frozenset[str] = froze
         raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
     filters = CaseFilterSet(request.query_params, queryset=queryset)
     if not filters.is_valid():
-        raise translate_validation(filters.errors)
+        raise _invalid(filters.errors)
     return filters
+
+
+def _invalid(errors) -> serializers.ValidationError:
+    """The form's errors as DRF's, codes kept. Not django-filter's translate_validation,
+    which formats every message with %, and a message may quote a value with a % in it."""
+    return serializers.ValidationError(
+        {
+            name: [ErrorDetail(" ".join(error), code=error.code) for error in found]
+            for name, found in errors.as_data().items()
+        }
+    )
 
 
 def case_filters_from(request, extra_params: frozenset[str] = frozenset()) -> CaseFilters:

@@ -18,9 +18,11 @@ from registry.models.token import hash_token
 from registry.payload import CASE_FIELDS
 from registry.services.cases import case_create, case_review
 from registry.services.tokens import token_issue
+from tests.api_helpers import client_for
 from tests.factories import founding_payload
 
 CHANGELIST = reverse("admin:registry_case_changelist")
+CASES = "/api/v1/cases/"
 BONE_METASTASIS = {
     "site": "C41.2",
     "presentation": "pain",
@@ -183,6 +185,15 @@ def test_search_finds_cases_by_local_id_and_uuid(curator_client, hospital_a, sub
     assert listed(curator_client.get(CHANGELIST, {"q": "bone"})) == {"bone-1"}
     assert listed(curator_client.get(CHANGELIST, {"q": str(scalp.uuid)})) == {"scalp-1"}
     assert listed(curator_client.get(CHANGELIST, {"q": str(scalp.uuid)[:8]})) == {"scalp-1"}
+
+
+def test_search_means_what_the_apis_q_means(curator_client, curator, hospital_a, submitter_a):
+    scalp = make_case(hospital_a, submitter_a, "scalp-1")
+    bone_case(hospital_a, submitter_a, "bone-1")
+    api = client_for(curator)
+    for term in ("benign", "C41", "c44.4", "SCALP", str(scalp.uuid)[:8], str(scalp.uuid), "zzz"):
+        in_the_api = {case["local_id"] for case in api.get(CASES, {"q": term}).json()["results"]}
+        assert listed(curator_client.get(CHANGELIST, {"q": term})) == in_the_api, term
 
 
 def test_queue_shows_metastatic_sites_and_institution(curator_client, hospital_a, submitter_a):
