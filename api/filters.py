@@ -1,29 +1,69 @@
-"""Query parameters shared by the case list and the statistics.
+"""The case filters over HTTP: strict query strings, problem details, the schema.
 
-Each list-valued filter takes one value or several, separated by commas
-(`site=C44.4,C44.3`) or as a repeated parameter (`site=C44.4&site=C44.3`, what
-clients generated from the schema send). Bad values are a 400 problem, not an
-empty result.
+What each filter means and accepts is declared once, in `registry.case_filters`;
+this module adds what only HTTP has: unknown parameters are a 400 (a typo must
+not widen the answer), invalid values are a 400 naming the filter, and the
+OpenAPI parameters are generated from the same declaration.
 """
 
-import re
-
+from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from api.schema import loaded_subtype_codes
-from registry.access import PUBLISHED_AGE_BANDS, period_range
-from registry.models import ReviewStatus, Sex, Source
-from registry.models.case import FIRST_YEAR, MAX_AGE
-from registry.models.choices import Misdiagnosis, Modality, Presentation, Response, VitalStatus
+from registry import case_filters
+from registry.case_filters import CaseFilterSet
+from registry.models import Subtype
 from registry.selectors import CaseFilters
 
-# Every list filter at this length, with `q` and the paging parameters, still fits in
-# settings.MAX_URL_LENGTH (about 6,100 of 8,000 characters), so no valid query is a 414.
-MAX_LIST_FILTER_LENGTH = 400
+
+def case_filter_set(request, queryset=None, extra_params: frozenset[str] = frozenset()):
+    """The filters of the query string, checked; unknown parameters are a 400."""
+    unknown = sorted(set(request.query_params) - set(CaseFilterSet.base_filters) - extra_params)
+    if unknown:
+        raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
+    filters = CaseFilterSet(request.query_params, queryset=queryset)
+    if not filters.is_valid():
+        raise _invalid(filters.errors)
+    return filters
+
+
+def _invalid(errors) -> serializers.ValidationError:
+    """The form's errors as DRF's, codes kept. Not django-filter's translate_validation,
+    which formats every message with %, and a message may quote a value with a % in it."""
+    return serializers.ValidationError(
+        {
+            name: [ErrorDetail(" ".join(error), code=error.code) for error in found]
+            for name, found in errors.as_data().items()
+        }
+    )
+
+
+def case_filters_from(request, extra_params: frozenset[str] = frozenset()) -> CaseFilters:
+    """Validated filters from the query string (statistics, which count without a list)."""
+    return case_filter_set(request, extra_params=extra_params).case_filters()
+
+
+class CaseFilterBackend(DjangoFilterBackend):
+    """The case list's filters: `CaseFilterSet`, strict about what it does not know."""
+
+    def filter_queryset(self, request, queryset, view):
+        if view.action != "list":  # one case is found by its key alone
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+    def get_filterset(self, request, queryset, view):
+        paginator = view.paginator
+        paging = frozenset({paginator.cursor_query_param, paginator.page_size_query_param})
+        return case_filter_set(request, queryset, extra_params=paging)
+
+
+# ---------------------------------------------------------------- the schema
 
 
 class CodeListField(serializers.CharField):
-    """Comma-separated codes, returned as a tuple; an array of strings in the schema.
+    """A list filter in the schema: an array of strings (api.schema.CodeListFieldSchema).
 
     `schema_choices` (a callable) gives the schema an enum of values the domain
     checks itself, such as the subtypes loaded in this registry.
@@ -32,114 +72,55 @@ class CodeListField(serializers.CharField):
     def __init__(self, **kwargs):
         self.choices = kwargs.pop("choices", None)
         self.schema_choices = kwargs.pop("schema_choices", None)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", MAX_LIST_FILTER_LENGTH)
-        super().__init__(**kwargs)
-        if self.choices is not None:
-            # Exactly the choices, comma-separated (the schema's enum, repeated or joined).
-            one = "|".join(re.escape(choice) for choice in self.choices)
-            self.pattern = f"^({one})(,({one}))*$"
-
-    def to_internal_value(self, data):
-        text = super().to_internal_value(data)
-        if self.choices is not None and not re.fullmatch(self.pattern, text):
-            raise serializers.ValidationError(
-                f"Give one or more of {', '.join(self.choices)}, separated by commas."
-            )
-        values = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
-        if not values:
-            raise serializers.ValidationError("Give at least one value.")
-        return values
+        super().__init__(required=False, **kwargs)
 
 
-def _year(**kwargs):
-    return serializers.IntegerField(required=False, min_value=FIRST_YEAR, max_value=2100, **kwargs)
+def _schema_field(declared: forms.Field) -> serializers.Field:
+    described = {"help_text": declared.help_text or None}
+    if isinstance(declared, case_filters.CodeListField):
+        from_table = loaded_subtype_codes if declared.vocabulary is Subtype else None
+        return CodeListField(
+            choices=declared.choices,
+            schema_choices=from_table,
+            max_length=declared.max_values,  # drf-spectacular: maxItems of the array
+            **described,
+        )
+    if isinstance(declared, forms.IntegerField):
+        return serializers.IntegerField(
+            required=False, min_value=declared.min_value, max_value=declared.max_value, **described
+        )
+    return serializers.CharField(required=False, max_length=declared.max_length, **described)
 
 
-def _age(**kwargs):
-    return serializers.IntegerField(required=False, min_value=0, max_value=MAX_AGE, **kwargs)
+# The form fields of an unbound filter set (a filter's own `.field` would be cached on the
+# class's filters and copied with them on every request).
+_DECLARED = CaseFilterSet().form.fields
+
+# The parameters of the case list and of every statistics endpoint, as the schema shows them.
+CaseFilterParams = type(
+    "CaseFilterParams",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Filters of the case list and every statistics endpoint.",
+        **{name: _schema_field(field) for name, field in _DECLARED.items()},
+    },
+)
 
 
-class CaseFilterParams(serializers.Serializer):
-    """Filters of the case list and every statistics endpoint."""
-
-    site = CodeListField(help_text="Metastatic site code(s), e.g. C44.4")
-    site_category = CodeListField(help_text="Metastatic site category(ies), e.g. C44")
-    site_group = CodeListField(help_text="Metastatic site group(s), e.g. Skin")
-    primary = CodeListField(help_text="Primary site code(s), e.g. C50.9")
-    primary_category = CodeListField(help_text="Primary site category(ies), e.g. C50")
-    morphology = CodeListField(help_text="Primary morphology code(s), e.g. 8500/3")
-    subtype = CodeListField(
-        help_text="Subtype code(s), e.g. triple_negative", schema_choices=loaded_subtype_codes
-    )
-    sex = CodeListField(choices=Sex.values)
-    age_min = _age(help_text="Youngest age at diagnosis (inclusive)")
-    age_max = _age(
-        help_text=f"Oldest age at diagnosis (inclusive); {MAX_AGE} means {MAX_AGE} or over"
-    )
-    year_min = _year(help_text="First year of primary diagnosis (inclusive)")
-    year_max = _year(help_text="Last year of primary diagnosis (inclusive)")
-    status = CodeListField(choices=ReviewStatus.values)
-    source = CodeListField(choices=Source.values)
-    institution = CodeListField(help_text="Institution code(s)")
-    q = serializers.CharField(
-        required=False, max_length=200, help_text="Search: local id, UUID, site code, text"
-    )
-    age_band = CodeListField(
-        choices=list(PUBLISHED_AGE_BANDS),
-        help_text="Published age band(s) at diagnosis, e.g. 50-59 or 50-69 (the way analysts "
-        "select ages)",
-    )
-    period = CodeListField(
-        help_text="Year(s) of primary diagnosis or five-year period(s), e.g. 2019 or 2015-2019 "
-        "(the way analysts select years)"
-    )
-
-    presentation = CodeListField(
-        choices=Presentation.values, help_text="Cases with a metastasis that presented so"
-    )
-    misdiagnosis = CodeListField(
-        choices=Misdiagnosis.values, help_text="Cases with a metastasis first taken for this"
-    )
-    modality = CodeListField(choices=Modality.values, help_text="Cases given this treatment")
-    response = CodeListField(choices=Response.values, help_text="Cases with a treatment response")
-    vital_status = CodeListField(choices=VitalStatus.values)
-
-    def validate_period(self, value):
-        for text in value:
-            try:
-                period_range(text)
-            except ValueError:
-                raise serializers.ValidationError(
-                    f"'{text}' is not a year (2019) or a five-year period (2015-2019)."
-                ) from None
-        return value
-
-    def validate(self, attrs):
-        for low, high in (("age_min", "age_max"), ("year_min", "year_max")):
-            if low in attrs and high in attrs and attrs[low] > attrs[high]:
-                raise serializers.ValidationError({low: f"{low} is greater than {high}."})
-        return attrs
-
-    def filters(self) -> CaseFilters:
-        return CaseFilters(**self.validated_data)
+def _echo_field(declared: forms.Field) -> serializers.Field:
+    if isinstance(declared, case_filters.CodeListField):
+        return serializers.ListField(child=serializers.CharField(), required=False)
+    if isinstance(declared, forms.IntegerField):
+        return serializers.IntegerField(required=False)
+    return serializers.CharField(required=False)
 
 
-def case_filters_from(request, extra_params: frozenset[str] = frozenset()) -> CaseFilters:
-    """Validated filters from the query string; unknown parameters are a 400."""
-    known = set(CaseFilterParams().fields) | set(extra_params)
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        raise serializers.ValidationError({name: ["Unknown query parameter."] for name in unknown})
-    fields = CaseFilterParams().fields
-    params = CaseFilterParams(
-        data={
-            # A repeated list filter is the same as its values separated by commas.
-            name: ",".join(request.query_params.getlist(name))
-            if isinstance(fields.get(name), CodeListField)
-            else request.query_params.get(name)
-            for name in request.query_params
-        }
-    )
-    params.is_valid(raise_exception=True)
-    return params.filters()
+# The same filters as a statistics response echoes them (`filters`).
+FiltersEchoSerializer = type(
+    "FiltersEchoSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "The filters the counts were made with, as understood (lists normalised).",
+        **{name: _echo_field(field) for name, field in _DECLARED.items()},
+    },
+)

@@ -3,6 +3,7 @@
 from django.db import DatabaseError
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
+    OpenApiFilterExtension,
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
@@ -83,6 +84,17 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "Token from issue_token"}
+
+
+class CaseFilterBackendSchema(OpenApiFilterExtension):
+    """The case filters are documented by `api.filters.CaseFilterParams`, made from the
+    same FilterSet, rather than guessed from model fields they do not map to one by one."""
+
+    target_class = "api.filters.CaseFilterBackend"
+    priority = 1  # before drf-spectacular's own django-filter extension
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        return []
 
 
 # ---------------------------------------------------------------- closed value sets

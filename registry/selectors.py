@@ -4,9 +4,7 @@ The case list and the statistics take the same filters through
 `CaseFilters`, so a count always matches the list it summarises.
 """
 
-import contextlib
 import dataclasses
-import uuid
 from dataclasses import dataclass
 
 from django.db import router
@@ -19,12 +17,16 @@ from registry.access import (
     ranges_condition,
     visible_cases,
 )
+from registry.case_search import case_search
 from registry.models import Case, CaseFlag, CountedMetastasis, Metastasis, Treatment, User
 
 
 @dataclass(frozen=True)
 class CaseFilters:
-    """Case filters; None means "any". Codes are ICD-O-3 or subtype codes."""
+    """Case filters; None means "any". Codes are ICD-O-3 or subtype codes.
+
+    What a client may give, and how it is checked, is `registry.case_filters`.
+    """
 
     site: tuple[str, ...] | None = None
     site_category: tuple[str, ...] | None = None
@@ -130,7 +132,7 @@ def case_conditions(filters: CaseFilters, case: str = "pk") -> Q:
     if f.q:
         if case != "pk":
             raise ValueError("The q search matches case fields that only cases have.")
-        conditions &= _search(f.q)
+        conditions &= case_search(f.q)
     return conditions
 
 
@@ -164,20 +166,6 @@ def _in_categories(code_field: str, categories: tuple[str, ...]) -> Q:
     match = Q()
     for category in categories:
         match |= Q(**{f"{code_field}__startswith": f"{category}."})
-    return match
-
-
-def _search(text: str) -> Q:
-    """Local id or text fragment, an exact site code (primary or metastatic), or a UUID."""
-    text = text.strip()
-    code = text.upper()  # codes are stored upper-case: c44.4 finds C44.4
-    match = Q(local_id__icontains=text) | Q(primary_site_id=code)
-    match |= Q(Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), site_id=code)))
-    match |= Q(
-        Exists(Metastasis.objects.filter(case_id=OuterRef("pk"), misdiagnosis_text__icontains=text))
-    )
-    with contextlib.suppress(ValueError):
-        match |= Q(uuid=uuid.UUID(text))
     return match
 
 

@@ -230,12 +230,29 @@ def three_cases(hospital_a, hospital_b):
         ("q=scal", ["brain", "scalp"]),  # the brain case's text mentions a scalp nodule
         ("q=bon", ["bone"]),
         ("q=benign", ["brain", "scalp"]),
+        ("q=C41", ["bone"]),  # a category: any site it holds, metastatic or primary
+        ("q=c34", ["brain"]),
     ],
 )
 def test_curator_filters_the_case_list(curator, three_cases, query, expected):
     response = client_for(curator).get(f"{CASES_URL}?{query}")
     assert response.status_code == 200
     assert [c["local_id"] for c in response.json()["results"]] == expected
+
+
+def test_the_list_search_finds_a_case_by_its_uuid_or_the_first_characters_of_it(
+    curator, three_cases
+):
+    scalp = three_cases[0]
+    for term in (str(scalp.uuid), str(scalp.uuid)[:8], str(scalp.uuid).upper()[:13]):
+        response = client_for(curator).get(CASES_URL, {"q": term})
+        assert [c["local_id"] for c in response.json()["results"]] == ["scalp"], term
+
+
+def test_a_submitter_searches_only_its_own_cases(submitter_a, three_cases):
+    other_institutions = three_cases[2]
+    response = client_for(submitter_a).get(CASES_URL, {"q": str(other_institutions.uuid)})
+    assert response.json()["results"] == []
 
 
 @pytest.mark.parametrize(

@@ -191,6 +191,17 @@ def test_vocabulary_paging_is_strict(api, params):
     assert body["errors"][0]["field"] == next(iter(params))
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"period": "50%"}, {"period": "%s"}, {"site": "%(value)s"}, {"sex": "100%"}, {"q": "%d%%"}],
+)
+def test_a_percent_sign_in_a_filter_value_is_a_value_not_a_format(curator_api, params):
+    response = curator_api.get(CASES, params)
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert [error["field"] for error in response.json()["errors"]] == list(params)
+
+
 @pytest.mark.parametrize("param", ["sex", "status", "source"])
 @pytest.mark.parametrize("value", ["female,", ",female", "female,,male", "Female", "x"])
 def test_choice_filters_accept_exactly_their_schema_values(curator_api, param, value):

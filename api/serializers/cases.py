@@ -233,14 +233,24 @@ class CaseReviewSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+def _codes(choices, help_text: str, **kwargs) -> serializers.ListField:
+    """One or more of a closed set of codes (at most as many as there are)."""
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.choices),
+        min_length=1,
+        max_length=len(choices.choices),
+        help_text=help_text,
+        **kwargs,
+    )
+
+
 class CaseOverrideSerializer(StrictFieldsMixin, serializers.Serializer):
     """A curator's confirmation of open flags (an over-ride), with the reason."""
 
-    flags = serializers.ListField(
-        child=serializers.ChoiceField(choices=FlagCode.choices),
-        min_length=1,
-        max_length=len(FlagCode.choices),
-        help_text="Codes of the open flags to confirm, e.g. ['age_site_morphology'].",
+    flags = _codes(
+        FlagCode,
+        "Codes of the open flags to confirm, e.g. ['age_site_morphology'].",
+        source="codes",  # case_confirm_flags(codes=...)
     )
     reason = serializers.CharField(
         max_length=2000,
@@ -251,11 +261,8 @@ class CaseOverrideSerializer(StrictFieldsMixin, serializers.Serializer):
 class CaseRedactionSerializer(StrictFieldsMixin, serializers.Serializer):
     """Stored text to redact from the case and every history row of it."""
 
-    fields = serializers.ListField(
-        child=serializers.ChoiceField(choices=RedactedField.choices),
-        min_length=1,
-        max_length=len(RedactedField.choices),
-        help_text="local_id, rejection_reason and/or misdiagnosis_text (all metastases).",
+    fields = _codes(
+        RedactedField, "local_id, rejection_reason and/or misdiagnosis_text (all metastases)."
     )
     reason = serializers.CharField(
         required=False,

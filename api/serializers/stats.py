@@ -7,10 +7,10 @@ saved response still makes sense on its own. A suppressed number is `null` with
 """
 
 import dataclasses
-import typing
 
 from rest_framework import serializers
 
+from api.filters import FiltersEchoSerializer
 from registry.access import AGE_BAND_SCHEMES, StatisticsAccess
 from registry.models import ReviewStatus
 from registry.models.case import MAX_AGE
@@ -117,30 +117,6 @@ class CrosstabOptions(serializers.Serializer):
 
 
 # ---------------------------------------------------------------- response documents
-
-
-def _filter_echo(annotation) -> serializers.Field:
-    """How one case filter is echoed: a list of codes, a whole number or a text."""
-    kind = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
-    if typing.get_origin(kind) is tuple:
-        return serializers.ListField(child=serializers.CharField(), required=False)
-    if kind is int:
-        return serializers.IntegerField(required=False)
-    return serializers.CharField(required=False)
-
-
-# One field per case filter, read from CaseFilters, so that the echo cannot miss a new filter.
-FiltersEchoSerializer = type(
-    "FiltersEchoSerializer",
-    (serializers.Serializer,),
-    {
-        "__doc__": "The filters the counts were made with, as understood (lists normalised).",
-        **{
-            name: _filter_echo(annotation)
-            for name, annotation in typing.get_type_hints(CaseFilters).items()
-        },
-    },
-)
 
 
 class SuppressionSerializer(serializers.Serializer):

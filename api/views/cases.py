@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from api.etags import case_etag, expected_version
-from api.filters import CaseFilterParams, case_filters_from
+from api.filters import CaseFilterBackend, CaseFilterParams
 from api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent
 from api.pagination import CasePagination
 from api.permissions import CaseAccess
@@ -35,6 +35,7 @@ from api.serializers.cases import (
     case_payload_of,
 )
 from registry import access
+from registry.case_filters import CaseFilterSet
 from registry.case_keys import local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
@@ -98,6 +99,24 @@ INSTITUTION = OpenApiParameter(
         "submitters may leave it out (their token's institution is used)."
     ),
 )
+
+
+def _case_step(body, summary: str, description: str):
+    """A POST on one case that changes it (review, overrides, redactions): the case back."""
+
+    def declared(view):
+        documented = extend_schema(
+            request=body,
+            responses=CaseSerializer,
+            parameters=[ETAG],
+            summary=summary,
+            description=description,
+        )
+        return documented(action(detail=True, methods=["post"])(view))
+
+    return declared
+
+
 _CASE_WRITTEN = {
     200: OpenApiResponse(CaseSerializer, description="Replaced, or unchanged: nothing written"),
     201: OpenApiResponse(CaseSerializer, description="Created"),
@@ -126,6 +145,8 @@ class CaseViewSet(viewsets.ModelViewSet):
     serializer_class = CaseSerializer
     permission_classes = [CaseAccess]
     pagination_class = CasePagination
+    filter_backends = [CaseFilterBackend]
+    filterset_class = CaseFilterSet
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
     queryset = Case.objects.none()  # for the schema; get_queryset scopes by user
@@ -133,13 +154,7 @@ class CaseViewSet(viewsets.ModelViewSet):
     idempotent_actions = frozenset({"create", "batch"})  # read by api.schema for 409/422
 
     def get_queryset(self):
-        filters = None
-        if self.action == "list":
-            paging = frozenset(
-                {CasePagination.cursor_query_param, CasePagination.page_size_query_param}
-            )
-            filters = case_filters_from(self.request, extra_params=paging)
-        return case_list(user=self.request.user, filters=filters or CaseFilters())
+        return case_list(user=self.request.user, filters=CaseFilters())
 
     def get_object(self):
         if "local_id" in self.kwargs:  # by_local_id, and OPTIONS on it ("metadata")
@@ -194,78 +209,47 @@ class CaseViewSet(viewsets.ModelViewSet):
         case_delete(case=case, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        request=CaseReviewSerializer,
-        responses=CaseSerializer,
-        parameters=[ETAG],
-        summary="Review a case",
-        description=(
-            "Curators move a case to in_review, verified or rejected (a rejection needs a "
-            "reason). From submitted a case may go to any of them; from in_review to verified "
-            "or rejected; a decision (verified, rejected) changes only by re-opening it to "
-            "in_review first (409 otherwise), and a rejection's reason may be corrected. A "
-            "review to the status the case already has (and the same reason) writes nothing "
-            "and keeps the version."
-        ),
+    @_case_step(
+        CaseReviewSerializer,
+        "Review a case",
+        "Curators move a case to in_review, verified or rejected (a rejection needs a "
+        "reason). From submitted a case may go to any of them; from in_review to verified "
+        "or rejected; a decision (verified, rejected) changes only by re-opening it to "
+        "in_review first (409 otherwise), and a rejection's reason may be corrected. A "
+        "review to the status the case already has (and the same reason) writes nothing "
+        "and keeps the version.",
     )
-    @action(detail=True, methods=["post"])
     def review(self, request, uuid=None):
-        params = CaseReviewSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        case = case_review(
-            case=self.get_object(),
-            status=params.validated_data["status"],
-            reason=params.validated_data.get("reason", ""),
-            actor=request.user,
-        )
-        return self._case_response(case, status.HTTP_200_OK)
+        return self._changed_by(CaseReviewSerializer, case_review)
 
-    @extend_schema(
-        request=CaseOverrideSerializer,
-        responses=CaseSerializer,
-        parameters=[ETAG],
-        summary="Confirm flagged combinations (curators)",
-        description=(
-            "A soft edit flags a combination that is unusual but possible (see `flags` on the "
-            "case); the case is stored but not counted in statistics until a curator confirms "
-            "each open flag here, with a reason. Who, when and why are kept on the flag and in "
-            "the case's history. 400 names a flag that is not open on the case."
-        ),
+    @_case_step(
+        CaseOverrideSerializer,
+        "Confirm flagged combinations (curators)",
+        "A soft edit flags a combination that is unusual but possible (see `flags` on the "
+        "case); the case is stored but not counted in statistics until a curator confirms "
+        "each open flag here, with a reason. Who, when and why are kept on the flag and in "
+        "the case's history. 400 names a flag that is not open on the case.",
     )
-    @action(detail=True, methods=["post"])
     def overrides(self, request, uuid=None):
-        params = CaseOverrideSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        case = case_confirm_flags(
-            case=self.get_object(),
-            codes=params.validated_data["flags"],
-            reason=params.validated_data["reason"],
-            actor=request.user,
-        )
-        return self._case_response(case, status.HTTP_200_OK)
+        return self._changed_by(CaseOverrideSerializer, case_confirm_flags)
 
-    @extend_schema(
-        request=CaseRedactionSerializer,
-        responses=CaseSerializer,
-        parameters=[ETAG],
-        summary="Redact identifying text from a case and its history (curators)",
-        description=(
-            "Replaces the named fields in the case and in every history row of it (and in "
-            "stored idempotent replies and admin log entries) with a redaction mark: "
-            "`local_id` becomes `redacted-<uuid>`, free text `[redacted]`. The event is "
-            "recorded with who, when and which fields, never the old value."
-        ),
+    @_case_step(
+        CaseRedactionSerializer,
+        "Redact identifying text from a case and its history (curators)",
+        "Replaces the named fields in the case and in every history row of it (and in "
+        "stored idempotent replies and admin log entries) with a redaction mark: "
+        "`local_id` becomes `redacted-<uuid>`, free text `[redacted]`. The event is "
+        "recorded with who, when and which fields, never the old value.",
     )
-    @action(detail=True, methods=["post"])
     def redactions(self, request, uuid=None):
-        params = CaseRedactionSerializer(data=request.data)
+        return self._changed_by(CaseRedactionSerializer, case_redact)
+
+    def _changed_by(self, body, service) -> Response:
+        """A step on one case: its body checked first (its fields are the service's
+        arguments), then the case found and changed."""
+        params = body(data=self.request.data)
         params.is_valid(raise_exception=True)
-        case = case_redact(
-            case=self.get_object(),
-            fields=params.validated_data["fields"],
-            reason=params.validated_data.get("reason", ""),
-            actor=request.user,
-        )
+        case = service(case=self.get_object(), actor=self.request.user, **params.validated_data)
         return self._case_response(case, status.HTTP_200_OK)
 
     # ---------------------------------------------------------------- by the submitter's key

@@ -14,10 +14,13 @@ from django.template.response import TemplateResponse
 
 from registry.admin.case_edit import CaseEdit, CaseForm, MetastasisInline, TreatmentInline
 from registry.admin.case_queue import (
+    InstitutionFilter,
     MetastaticSiteGroupFilter,
+    OtherCaseFilters,
     PrimarySiteGroupFilter,
     RejectionForm,
-    case_search,
+    SourceFilter,
+    StatusFilter,
 )
 from registry.admin.curation import CaseFlagInline, OverrideForm, RedactionForm, RedactionInline
 from registry.admin.history import (
@@ -25,6 +28,7 @@ from registry.admin.history import (
     MetastasisHistoryInline,
     TreatmentHistoryInline,
 )
+from registry.case_search import case_search
 from registry.models import Case, Metastasis, ReviewStatus
 from registry.review import ReviewTransitionRefused
 from registry.services.cases import (
@@ -72,15 +76,19 @@ class CaseAdmin(AuditHistoryAdmin):
     list_display_links = ["short_uuid", "local_id"]
     list_select_related = ["institution"]
     list_filter = [
-        "status",
-        "has_open_flags",
-        "institution",
+        StatusFilter,
+        "has_open_flags",  # the queue's own: cases a curator still has to confirm
+        InstitutionFilter,
         MetastaticSiteGroupFilter,
         PrimarySiteGroupFilter,
-        "source",
+        SourceFilter,
+        OtherCaseFilters,
     ]
-    search_fields = ["local_id"]  # widened in get_search_results
-    search_help_text = "Local ID, UUID (or its first characters), or a site code: C44.4, C44."
+    search_fields = ["local_id"]  # what a term finds is registry.case_search
+    search_help_text = (
+        "Local ID (or part of it), UUID (or its first characters), a site code (C44.4) or "
+        "category (C44), or words of a misdiagnosis: what q finds in the API."
+    )
     show_full_result_count = False  # one COUNT(*) per page over a million cases is enough
     actions = ["mark_in_review", "mark_verified", "mark_rejected", "confirm_flags", "redact_text"]
     autocomplete_fields = ["primary_site", "primary_morphology"]
@@ -165,10 +173,7 @@ class CaseAdmin(AuditHistoryAdmin):
         return case.has_open_flags
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(case_search(term)), False
+        return queryset.filter(case_search(search_term)), False
 
     # ---------------------------------------------------------------- review actions
 
@@ -182,24 +187,16 @@ class CaseAdmin(AuditHistoryAdmin):
 
     @admin.action(description="Reject selected cases (asks for a reason)", permissions=["change"])
     def mark_rejected(self, request, queryset):
-        form = RejectionForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            self._review(request, queryset, ReviewStatus.REJECTED, form.cleaned_data["reason"])
-            return None
-        count, shown = queryset.count(), list(queryset[:20])
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Reject cases",
-            "opts": self.opts,
-            "form": form,
-            "count": count,
-            "cases": shown,
-            "more": count - len(shown),
-            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            "select_across": request.POST.get("select_across", "0"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/registry/case/reject_cases.html", context)
+        return self._asking(
+            request,
+            queryset,
+            RejectionForm,
+            lambda answer: self._review(request, queryset, ReviewStatus.REJECTED, answer["reason"]),
+            action="mark_rejected",
+            verb="Reject",
+            intro="Reject {cases}? A rejection needs a reason; it is stored with each case and "
+            "in its history.",
+        )
 
     def _review(self, request, queryset, status: str, reason: str = "") -> None:
         moved = unchanged = 0
@@ -240,52 +237,78 @@ class CaseAdmin(AuditHistoryAdmin):
         description="Confirm flags of selected cases (asks which and why)", permissions=["change"]
     )
     def confirm_flags(self, request, queryset):
-        form = OverrideForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            return self._curation_page(
+        def confirm(answer):
+            self._each_case(
                 request,
                 queryset,
-                form,
-                action="confirm_flags",
-                verb="Confirm",
-                intro="Confirm the unusual combinations flagged on these cases? Confirmed "
-                "cases count in statistics; the reason is kept with each flag and its history.",
+                lambda case: case_confirm_flags(
+                    case=case, codes=answer["flags"], reason=answer["reason"], actor=request.user
+                ),
+                done="flags confirmed",
             )
-        codes, reason = form.cleaned_data["flags"], form.cleaned_data["reason"]
-        self._each_case(
+
+        return self._asking(
             request,
             queryset,
-            lambda case: case_confirm_flags(
-                case=case, codes=codes, reason=reason, actor=request.user
-            ),
-            done="flags confirmed",
+            OverrideForm,
+            confirm,
+            action="confirm_flags",
+            verb="Confirm",
+            intro="Confirm the unusual combinations flagged on these cases? Confirmed "
+            "cases count in statistics; the reason is kept with each flag and its history.",
         )
-        return None
 
     @admin.action(
         description="Redact identifying text from selected cases and their history",
         permissions=["change"],
     )
     def redact_text(self, request, queryset):
-        form = RedactionForm(request.POST if "apply" in request.POST else None)
-        if not form.is_valid():
-            return self._curation_page(
+        def redact(answer):
+            self._each_case(
                 request,
                 queryset,
-                form,
-                action="redact_text",
-                verb="Redact",
-                intro="Redact these fields from the cases and every history row of them? "
-                "This cannot be undone; the redaction is recorded without the old value.",
+                lambda case: case_redact(
+                    case=case, fields=answer["fields"], reason=answer["reason"], actor=request.user
+                ),
+                done="redacted",
             )
-        fields, reason = form.cleaned_data["fields"], form.cleaned_data["reason"]
-        self._each_case(
+
+        return self._asking(
             request,
             queryset,
-            lambda case: case_redact(case=case, fields=fields, reason=reason, actor=request.user),
-            done="redacted",
+            RedactionForm,
+            redact,
+            action="redact_text",
+            verb="Redact",
+            intro="Redact these fields from the cases and every history row of them? "
+            "This cannot be undone; the redaction is recorded without the old value.",
         )
-        return None
+
+    def _asking(self, request, queryset, form_class, apply, *, action, verb, intro):
+        """An action that needs an answer first (a reason, flags, fields): a page asks for
+        it, and the posted answer, once valid, is applied. `{cases}` in `intro` counts them."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            apply(form.cleaned_data)
+            return None
+        count = queryset.count()
+        shown = list(queryset.prefetch_related("flags")[:20])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{verb} cases",
+            "intro": intro.format(cases=_cases(count)),
+            "verb": verb,
+            "action": action,
+            "opts": self.opts,
+            "form": form,
+            "count": count,
+            "cases": shown,
+            "more": count - len(shown),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/registry/case/action_form.html", context)
 
     def _each_case(self, request, queryset, change, done: str) -> None:
         """Apply `change` to each case in its own savepoint; report what was refused, by case."""
@@ -300,26 +323,6 @@ class CaseAdmin(AuditHistoryAdmin):
             changed += 1
         if changed:
             self.message_user(request, f"{_cases(changed)} {done}.", messages.SUCCESS)
-
-    def _curation_page(self, request, queryset, form, *, action: str, verb: str, intro: str):
-        count = queryset.count()
-        shown = list(queryset.prefetch_related("flags")[:20])
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{verb} cases",
-            "intro": intro,
-            "verb": verb,
-            "action": action,
-            "opts": self.opts,
-            "form": form,
-            "count": count,
-            "cases": shown,
-            "more": count - len(shown),
-            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-            "select_across": request.POST.get("select_across", "0"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/registry/case/curation_action.html", context)
 
     # ---------------------------------------------------------------- writes
 

@@ -10,6 +10,7 @@ are kept: the flag's confirmation (who, when, why) and a `Redaction` record
 from django import forms
 from django.contrib import admin
 
+from registry.admin.read_only import CaseRecord, CaseRecordInline
 from registry.deidentification import find_identifier, identifier_message
 from registry.models import CaseFlag, FlagCode, RedactedField, Redaction
 
@@ -58,26 +59,7 @@ def _screened(text: str) -> str:
 # ---------------------------------------------------------------- on the case page
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("registry.view_case") or request.user.has_perm(
-            "registry.change_case"
-        )
-
-
-class CaseFlagInline(_ReadOnlyInline):
+class CaseFlagInline(CaseRecordInline):
     """The case's soft edits, open or confirmed (confirm them with the queue's action)."""
 
     model = CaseFlag
@@ -96,7 +78,7 @@ class CaseFlagInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("confirmed_by")
 
 
-class RedactionInline(_ReadOnlyInline):
+class RedactionInline(CaseRecordInline):
     """Redactions of this case: who, when, which fields."""
 
     model = Redaction
@@ -107,24 +89,10 @@ class RedactionInline(_ReadOnlyInline):
 
 
 @admin.register(Redaction)
-class RedactionAdmin(admin.ModelAdmin):
+class RedactionAdmin(CaseRecord, admin.ModelAdmin):
     """Every redaction, including those of deleted cases (by UUID); read-only."""
 
     list_display = ["redacted_at", "case_uuid", "fields", "redacted_by", "reason", "rows_rewritten"]
     list_select_related = ["redacted_by"]
     search_fields = ["case_uuid"]
     readonly_fields = [field.name for field in Redaction._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("registry.view_case") or request.user.has_perm(
-            "registry.change_case"
-        )

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
+from registry.admin.read_only import CaseRecordInline
 from registry.models import Metastasis, Treatment
 
 
@@ -30,33 +31,17 @@ class _HistoryFormSet(BaseInlineFormSet):
         return f"history-{cls.model._meta.model_name}"
 
 
-class CasePartHistoryInline(admin.TabularInline):
+class CasePartHistoryInline(CaseRecordInline):
     """Every version of a case's metastases or treatments, including deleted ones."""
 
     formset = _HistoryFormSet
     fk_name = "case"
-    extra = 0
-    can_delete = False
     classes = ["collapse"]
     ordering = ["-history_date", "-history_id"]
     history_fields = ("history_date", "history_type", "history_user", "id")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("history_user")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("registry.view_case") or request.user.has_perm(
-            "registry.change_case"
-        )
 
 
 class MetastasisHistoryInline(CasePartHistoryInline):

@@ -8,20 +8,12 @@ here would have neither, and the next load would silently undo it.
 
 from django.contrib import admin
 
+from registry.admin.read_only import ReadOnly
 from registry.models import Morphology, Subtype, Topography, VocabularyRelease
 
 
-class LoadedOnlyAdmin(admin.ModelAdmin):
+class LoadedOnlyAdmin(ReadOnly, admin.ModelAdmin):
     """Read-only pages for rows that only a vocabulary load writes."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Topography)
