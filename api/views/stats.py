@@ -31,6 +31,7 @@ from api.examples import openapi_examples
 from api.filters import CaseFilterParams, case_filters_from
 from api.permissions import CanReadStatistics
 from api.renderers import CSVRenderer
+from api.serializers import clinical_stats as clinical_shapes
 from api.serializers import stats as shapes
 from registry import access, stats
 from registry.selectors import CaseFilters, CountedSelection, given_filters
@@ -218,14 +219,14 @@ class SurvivalView(StatisticsView):
         "lower,upper, one line per point."
     )
     answer = ESTIMATE
-    options_class = shapes.SurvivalOptions
-    document_class = shapes.SurvivalSerializer
+    options_class = clinical_shapes.SurvivalOptions
+    document_class = clinical_shapes.SurvivalSerializer
     csv_name = "survival"
 
     def count(self, selection, *, by: str | None = None, bands=stats.DEFAULT_AGE_BANDS, **context):
         dimension = stats.Dimension(by) if by else None
         table = survival.survival(selection=selection, by=dimension, bands=bands)
-        return shapes.survival_document(table, time_points=survival.TIME_POINTS, **context)
+        return clinical_shapes.survival_document(table, time_points=survival.TIME_POINTS, **context)
 
 
 class SiteSharesView(StatisticsView):
@@ -242,12 +243,12 @@ class SiteSharesView(StatisticsView):
     )
     answer = ESTIMATE
     options_class = shapes.SiteOptions
-    document_class = shapes.SiteSharesSerializer
+    document_class = clinical_shapes.SiteSharesSerializer
     csv_name = "site-shares"
 
     def count(self, selection, *, group_by: str, **context) -> dict:
         table = shares.site_shares(selection=selection, group_by=group_by)
-        return shapes.site_shares_document(
+        return clinical_shapes.site_shares_document(
             table, caution=shares.CAUTION, confidence_level=shares.CONFIDENCE_LEVEL, **context
         )
 
@@ -272,7 +273,7 @@ class SiteProfileView(StatisticsView):
     answer = "The profile; a suppressed number is null"
     renderer_classes = [JSONRenderer]
     options_class = _NoOptions
-    document_class = shapes.SiteProfileSerializer
+    document_class = clinical_shapes.SiteProfileSerializer
 
     def count(self, selection, *, filters: CaseFilters, **context) -> dict:
         named = {
@@ -292,7 +293,7 @@ class SiteProfileView(StatisticsView):
         found = profile.site_profile(
             selection=selection, level=profile.SITE_FILTERS[name], site=site
         )
-        return shapes.site_profile_document(found, filters=filters, **context)
+        return clinical_shapes.site_profile_document(found, filters=filters, **context)
 
 
 # ---------------------------------------------------------------- the endpoints and their CSV twins
