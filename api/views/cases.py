@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from api.etags import case_etag, expected_version
+from api.etags import case_etag, etag_header, expected_version
 from api.filters import CaseFilterBackend, CaseFilterParams
 from api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent
 from api.pagination import CasePagination
@@ -36,7 +36,7 @@ from api.serializers.cases import (
 )
 from registry import access
 from registry.case_filters import CaseFilterSet
-from registry.case_keys import local_id_key, normalise_local_id
+from registry.case_keys import LOCAL_ID_MAX, local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import (
@@ -71,19 +71,13 @@ IF_MATCH = OpenApiParameter(
         "write wins."
     ),
 )
-ETAG = OpenApiParameter(
-    "ETag",
-    location=OpenApiParameter.HEADER,
-    response=[200, 201],
-    required=True,
-    description='The version of the case, e.g. "v3"; send it back in If-Match.',
-)
+ETAG = etag_header(200, 201)
 LOCAL_ID = OpenApiParameter(
     "local_id",
     str,
     OpenApiParameter.PATH,
     description=(
-        "Your institution's own key for the case (at most 64 characters, no '/', no "
+        f"Your institution's own key for the case (at most {LOCAL_ID_MAX} characters, no '/', no "
         "control, format or bidi characters, nothing that identifies the patient). Keys "
         "that look the same are one key: case, width (fullwidth forms), dashes and "
         "Cyrillic or Greek look-alike letters do not make a second case."
