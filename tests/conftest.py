@@ -4,6 +4,8 @@ The personas are fixed roles, so permission tests read like a table: a submitter
 of hospital A, a submitter of hospital B, an analyst and a curator.
 """
 
+import os
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.signals import request_finished, request_started
@@ -12,6 +14,10 @@ from django.db import close_old_connections, connection
 from registry.models import Role
 from registry.services.cases import case_create
 from tests.factories import InstitutionFactory, UserFactory, founding_payload, load_vocabularies
+
+# `make run` leaves .env.local (DEBUG=true, maybe a SQLite DATABASE_URL) beside manage.py;
+# every manage.py a test starts inherits this and ignores it (manage.read_local_env).
+os.environ["REGISTRY_LOCAL_ENV"] = "off"
 
 
 def pytest_collection_modifyitems(config, items):
