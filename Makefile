@@ -3,8 +3,10 @@
 #   make run    virtualenv, install, .env.local (for manage.py), migrate, vocabularies,
 #               founding case, demo accounts, then the development server on
 #               http://127.0.0.1:8000
-#   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL); installs
-#               Debian's chromium for the dashboard's browser test where it can
+#   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL), on
+#               PYTEST_WORKERS (2) processes; installs Debian's chromium for the
+#               dashboard's browser test where it can
+#   make test-quick  the unit, domain and api tiers (docs/contributing.md)
 #   make bench  benchmarks at 10k, 100k and 1M synthetic cases (docs/performance.md)
 #
 # Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
@@ -22,6 +24,9 @@ VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist processes, each with its own test database (test_<name>_gw0, …).
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
 LOAD_CLIENTS ?= 50
@@ -39,11 +44,12 @@ ifneq ($(filter true 1 yes,$(CI)),)
 PYTEST_ARGS += --create-db
 endif
 
-.PHONY: help run test lint format clean venv bench loadtest faulttest
+.PHONY: help run test test-quick lint format clean venv bench loadtest faulttest
 
 help:
 	@echo "make run     set up (venv, migrate, vocabularies, founding case, demo accounts) and serve on http://$(HOST):$(PORT)"
 	@echo "make test    ruff check, ruff format --check and pytest against PostgreSQL"
+	@echo "make test-quick  the unit, domain and api tiers only: a first verdict in a few minutes"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make format  ruff format and ruff check --fix"
 	@echo "make clean   remove the venv, collected static files and caches (not the database)"
@@ -108,7 +114,12 @@ test: $(DEV_STAMP)
 	  || echo "curl not installed: the README's requests will not be run"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
+# The first verdict: every tier but the schema contract and end-to-end (docs/contributing.md).
+test-quick: $(DEV_STAMP)
+	bash scripts/ensure-postgres
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not contract and not e2e" $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
