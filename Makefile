@@ -2,7 +2,9 @@
 #
 #   make run    virtualenv, install, .env.local (for manage.py), migrate, vocabularies,
 #               founding case, demo accounts, then the development server on
-#               http://127.0.0.1:8000
+#               http://127.0.0.1:8000; on the database of the last run unless DATABASE_URL
+#               names another (a PostgreSQL database is created if missing)
+#   make demo   make run with DEMO_CASES (2000) synthetic cases
 #   make test   ruff and the full pytest suite against PostgreSQL (DATABASE_URL), on
 #               PYTEST_WORKERS (2) processes; installs Debian's chromium for the
 #               dashboard's browser test where it can
@@ -11,7 +13,8 @@
 #
 # Variables: PYTHON (the interpreter for the venv), HOST and PORT (make run),
 # PYTEST_ARGS (extra pytest arguments), DATABASE_URL (SQLite file when unset for
-# run; the local PostgreSQL when unset for test), BENCH_SIZES and BENCH_ARGS (bench).
+# run and demo: the last run's, else SQLite; the local PostgreSQL when unset for test),
+# DEMO_CASES (demo), BENCH_SIZES and BENCH_ARGS (bench).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -29,6 +32,7 @@ PYTEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 BENCH_SIZES ?= 10000,100000,1000000
 BENCH_ARGS ?=
+DEMO_CASES ?= 2000
 LOAD_CLIENTS ?= 50
 LOAD_SECONDS ?= 60
 LOAD_WORKERS ?= 3
@@ -44,10 +48,11 @@ ifneq ($(filter true 1 yes,$(CI)),)
 PYTEST_ARGS += --create-db
 endif
 
-.PHONY: help run test test-quick lint format clean venv bench loadtest faulttest
+.PHONY: help local-setup run demo test test-quick lint format clean venv bench loadtest faulttest
 
 help:
 	@echo "make run     set up (venv, migrate, vocabularies, founding case, demo accounts) and serve on http://$(HOST):$(PORT)"
+	@echo "make demo    make run with $(DEMO_CASES) synthetic cases on the same database (the dashboard has data)"
 	@echo "make test    ruff check, ruff format --check and pytest against PostgreSQL"
 	@echo "make test-quick  the unit, domain and api tiers only: a first verdict in a few minutes"
 	@echo "make lint    ruff check and ruff format --check"
@@ -87,17 +92,31 @@ venv: $(RUN_STAMP)
 # ---------------------------------------------------------------- run
 
 # The settings refuse to start without DEBUG or SECRET_KEY; a local run is a debug run.
-run: export DEBUG ?= true
-run: $(RUN_STAMP)
+# The database is DATABASE_URL if given, else the one the last `make run` or `make demo`
+# used (kept in .env.local), else the SQLite file db.sqlite3. A PostgreSQL database is
+# created if missing, on this machine's server (started if stopped).
+local-setup: export DEBUG ?= true
+local-setup: $(RUN_STAMP)
 	@# For manage.py in another terminal (it reads .env.local; the environment wins).
-	@{ echo "# Written by make run; read by manage.py only. Delete it to stop."; \
+	@database="$${DATABASE_URL:-$$(sed -n 's/^DATABASE_URL=//p' .env.local 2>/dev/null | tail -n 1)}"; \
+	{ echo "# Written by make run; read by manage.py only. Delete it to go back to SQLite."; \
 	  echo "DEBUG=$$DEBUG"; \
-	  if [ -n "$${DATABASE_URL:-}" ]; then echo "DATABASE_URL=$$DATABASE_URL"; fi; } > .env.local
+	  if [ -n "$$database" ]; then echo "DATABASE_URL=$$database"; fi; } > .env.local; \
+	case "$$database" in postgres*) DATABASE_URL="$$database" bash scripts/ensure-postgres --create;; esac; \
+	echo "make: the database is $${database:-sqlite:///db.sqlite3 (the default)}"
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_vocabularies
 	$(MANAGE) load_cases seeds/cases/founding_case.json
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) demo_accounts --base-url http://$(HOST):$(PORT)
+
+run: local-setup
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+# The same registry with DEMO_CASES synthetic cases from 40 synthetic hospitals, for a
+# first look at the dashboard and the statistics. A second `make demo` replaces them.
+demo: local-setup
+	$(MANAGE) synth --cases $(DEMO_CASES) --reset
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 # ---------------------------------------------------------------- test and lint
