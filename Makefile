@@ -59,8 +59,8 @@ help:
 	@echo "make format  ruff format and ruff check --fix"
 	@echo "make clean   remove the venv, collected static files and caches (not the database)"
 	@echo "make bench   benchmarks at $(BENCH_SIZES) cases against raw-SQL baselines (needs PostgreSQL, wrk)"
-	@echo "make loadtest  $(LOAD_CLIENTS) concurrent clients for $(LOAD_SECONDS) s on gunicorn, then reconcile (scratch database)"
-	@echo "make faulttest stops the local PostgreSQL cluster under load and kills a worker mid-batch"
+	@echo "make loadtest  $(LOAD_CLIENTS) concurrent clients for $(LOAD_SECONDS) s on gunicorn, then reconcile (a database of its own)"
+	@echo "make faulttest stops a PostgreSQL cluster of its own under load and kills a worker mid-batch"
 
 # ---------------------------------------------------------------- virtualenv
 
@@ -166,15 +166,14 @@ bench: $(BENCH_STAMP)
 
 # ---------------------------------------------------------------- reliability
 
-# Scratch databases registry_loadtest / registry_faulttest are dropped and recreated.
+# loadtest creates a database of its own (registry_loadtest_<random>) and drops only it;
+# faulttest stops a PostgreSQL cluster of its own, never the machine's (scripts/scratch_postgres.py).
 loadtest: $(DEV_STAMP)
 	bash scripts/ensure-postgres
 	$(BIN)/python scripts/loadtest.py --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS) \
 	  --workers $(LOAD_WORKERS)
 
-# Stops the shared local cluster for a few seconds (and always starts it again).
 faulttest: $(DEV_STAMP)
-	bash scripts/ensure-postgres
 	$(BIN)/python scripts/faulttest.py
 
 clean:
