@@ -44,8 +44,18 @@ def test_the_api_index_lists_every_resource_without_a_token(client):
     assert response.status_code == 200
     names = {resource["name"] for resource in response.json()["resources"]}
     assert {"cases", "cases/batch", "stats", "stats/counts", "fhir/Bundle"} <= names
+    assert {"stats/survival", "stats/site-shares", "stats/profile", "stats/sites.csv"} <= names
     for resource in response.json()["resources"]:
         assert resource["url"].startswith("http://testserver/api/v1/")
+    # Every operation of the schema without a path parameter is in the index (those with
+    # one are reached from a listed resource: a case from cases, a code from its list).
+    listed = {
+        resource["url"].removeprefix("http://testserver")
+        for resource in response.json()["resources"]
+    }
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    unlisted = {path for path in schema["paths"] if "{" not in path} - listed
+    assert not unlisted, f"not in the index of /api/v1/: {sorted(unlisted)}"
 
 
 @pytest.mark.parametrize("debug", [False, True])
