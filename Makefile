@@ -48,7 +48,7 @@ ifneq ($(filter true 1 yes,$(CI)),)
 PYTEST_ARGS += --create-db
 endif
 
-.PHONY: help local-setup run demo test test-quick lint format clean venv bench loadtest faulttest
+.PHONY: help local-setup run demo test-prepare test pytest-command test-quick lint format clean venv bench loadtest faulttest
 
 help:
 	@echo "make run     set up (venv, migrate, vocabularies, founding case, demo accounts) and serve on http://$(HOST):$(PORT)"
@@ -121,7 +121,8 @@ demo: local-setup
 
 # ---------------------------------------------------------------- test and lint
 
-test: $(DEV_STAMP)
+# What make test does before pytest; .ci/run runs these, then pytest-command's pytest.
+test-prepare: $(DEV_STAMP)
 	bash scripts/ensure-postgres
 	@# Headless Chromium for the dashboard's browser test; without it that test is skipped.
 	@command -v chromium >/dev/null 2>&1 || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
@@ -133,7 +134,12 @@ test: $(DEV_STAMP)
 	  || echo "curl not installed: the README's requests will not be run"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+test: test-prepare
 	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+
+pytest-command:
+	@echo $(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # The first verdict: every tier but the schema contract and end-to-end (docs/contributing.md).
 test-quick: $(DEV_STAMP)
