@@ -19,7 +19,7 @@ against baselines taken in the same run, on the same machine (bench/measures/):
 
 Every figure is measured `--runs` times: the table gives the median and the
 min–max spread. Results go to bench/results/ (results.md, results.json,
-bench.png) and the plot also to docs/bench.png (bench/report.py). Each size runs
+bench.png; never into docs/, bench/report.py). Each size runs
 in a child process of its own, since Django's settings (the database) are fixed
 per process.
 """
@@ -100,7 +100,7 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
         synth[size] = result["synth"]
     minutes = (time.monotonic() - started) / 60
     print(report.write(figures, synth, machine, minutes, settings.runs, settings.seconds))
-    say(f"bench: wrote {RESULTS.relative_to(ROOT)}/ and {report.PLOT_COPY.relative_to(ROOT)}")
+    say(f"bench: wrote {RESULTS.relative_to(ROOT)}/ (copy bench.png to docs/ to publish it)")
 
 
 def measure_size(size: int, settings: Settings, out: Path) -> None:

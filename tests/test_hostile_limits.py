@@ -305,6 +305,10 @@ def test_failed_bearer_tokens_are_throttled_per_client_address(submitter_a, sett
 
 
 def test_every_counter_lives_in_a_cache_all_workers_share(settings):
+    # The test settings count in memory (config/settings_test.py); production's choice here.
+    import config.settings as production
+
+    settings.CACHES = production.CACHES
     backend = settings.CACHES["default"]["BACKEND"]
     assert backend in (
         "django.core.cache.backends.db.DatabaseCache",
