@@ -1,14 +1,18 @@
 """Request guards that hold for every endpoint, before any view runs."""
 
 import base64
+import codecs
 import hashlib
+import json
 import re
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_header_parameters
 
-from api.problems import problem_response
+from api.parsers import json_charset_refusal
+from api.problems import PROBLEM_CONTENT_TYPE, problem, problem_response
 from registry.error_codes import ErrorCode
 
 
@@ -33,6 +37,72 @@ class UrlLengthMiddleware:
                 ErrorCode.URI_TOO_LONG,
             )
         return self.get_response(request)
+
+
+# Charsets a form outside the API may also come in; the API reads JSON's encodings only.
+FORM_CHARSETS = frozenset({"iso8859-1", "iso8859-15", "cp1252"})  # codecs.lookup names
+
+
+def charset_refusal(path: str, content_type: str) -> str | None:
+    """Why the Content-Type's charset cannot be read on `path`, or None (none, or a good one)."""
+    _, params = parse_header_parameters(content_type)
+    charset = params.get("charset")
+    if charset is None:
+        return None
+    refusal = json_charset_refusal(charset)
+    if refusal and not path.startswith(settings.API_PATH_PREFIX):
+        try:
+            if codecs.lookup(charset).name in FORM_CHARSETS:
+                return None
+        except LookupError:
+            pass
+    return refusal
+
+
+class RequestCharsetMiddleware:
+    """A charset that is no text encoding of JSON is a 415 problem.
+
+    For the charsets Django can decode with (utf-7, latin-1 on the API, an unknown
+    name that Django ignores); those it cannot (base64, zlib, rot13...) fail while
+    Django builds the request, so CharsetGuardApplication refuses them before that.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = charset_refusal(request.path, request.META.get("CONTENT_TYPE", ""))
+        if refusal:
+            return problem_response(415, refusal, ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        return self.get_response(request)
+
+
+class CharsetGuardApplication:
+    """WSGI wrapper (config/wsgi.py): a 415 problem for a charset Django would crash on.
+
+    Django decodes the query string with the declared charset while it builds the
+    request object, before any middleware: `charset=base64` raises LookupError
+    there, which gunicorn would answer with a bare 500.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        refusal = charset_refusal(environ.get("PATH_INFO", ""), environ.get("CONTENT_TYPE", ""))
+        if not refusal:
+            return self.application(environ, start_response)
+        body = json.dumps(problem(415, refusal, ErrorCode.UNSUPPORTED_MEDIA_TYPE)).encode()
+        start_response(
+            "415 Unsupported Media Type",
+            [
+                ("Content-Type", PROBLEM_CONTENT_TYPE),
+                ("Content-Length", str(len(body))),
+                ("Content-Security-Policy", DATA_POLICY),
+                ("X-Content-Type-Options", "nosniff"),
+            ],
+        )
+        return [body]
 
 
 class RejectNulInQueryMiddleware:

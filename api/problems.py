@@ -205,3 +205,12 @@ def permission_denied(request, exception=None):
     return problem_response(
         403, "You do not have permission to do this.", ErrorCode.PERMISSION_DENIED
     )
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the admin's and the sign-in forms' CSRF refusals are problems too."""
+    return problem_response(
+        403,
+        "The form's CSRF token is missing or wrong; reload the page and send it again.",
+        ErrorCode.CSRF_FAILED,
+    )

@@ -82,7 +82,8 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk; `make bench` does it).")
     started = time.monotonic()
-    secret = secrets.token_urlsafe(50)  # the servers' SECRET_KEY and pseudonym key, all sizes
+    # The servers' SECRET_KEY and pseudonym key, all sizes; production refuses them equal.
+    secret, pseudonym_key = secrets.token_urlsafe(50), secrets.token_urlsafe(50)
     machine = machine_description()
     say(f"bench: {machine['summary']}")
     figures: list[Figure] = []
@@ -93,7 +94,11 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
             command = [sys.executable, __file__, "--child", str(size), "--out", out.name]
             command += ["--runs", str(settings.runs), "--seconds", str(settings.seconds)]
             command += ["--batches", str(settings.batches)]
-            child_env = {**os.environ, "SECRET_KEY": secret, "REGISTRY_PSEUDONYM_KEY": secret}
+            child_env = {
+                **os.environ,
+                "SECRET_KEY": secret,
+                "REGISTRY_PSEUDONYM_KEY": pseudonym_key,
+            }
             subprocess.run(command, check=True, env=child_env)
             result = json.loads(Path(out.name).read_text())
         figures += [Figure(**figure) for figure in result["figures"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, weak_secret_reason
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,6 +33,13 @@ _DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-never-use-in-production"
 REGISTRY_PSEUDONYM_KEY = env_str("REGISTRY_PSEUDONYM_KEY", _DEV_PSEUDONYM_KEY if DEBUG else None)
 if not DEBUG and REGISTRY_PSEUDONYM_KEY == _DEV_PSEUDONYM_KEY:
     raise ImproperlyConfigured("Set REGISTRY_PSEUDONYM_KEY: the development key needs DEBUG=true.")
+if not DEBUG and (
+    _weakness := weak_secret_reason(REGISTRY_PSEUDONYM_KEY, other_secrets=(SECRET_KEY,))
+):
+    raise ImproperlyConfigured(
+        f"REGISTRY_PSEUDONYM_KEY is refused: {_weakness}. Generate one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
@@ -66,6 +73,7 @@ MIDDLEWARE = [
     # Outside the guards below: their 400 on the FHIR import becomes an OperationOutcome.
     "api.fhir.middleware.FhirImportOutcomeMiddleware",
     "api.middleware.UrlLengthMiddleware",
+    "api.middleware.RequestCharsetMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
     "api.middleware.StatementTimeoutMiddleware",
@@ -215,6 +223,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 8000)
 # JSON nested deeper than this is refused (400) before json.loads could recurse.
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
+# A JSON number longer than this is refused (400): no registry value needs more digits, and
+# Python's int() is quadratic in them.
+MAX_JSON_NUMBER_CHARS = env_int("MAX_JSON_NUMBER_CHARS", 40)
 
 # Answers under these prefixes vary by credentials; those about single cases are never stored.
 API_PATH_PREFIX = "/api/v1/"
@@ -244,6 +255,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A refused form (admin, sign-in) answers in the API's problem shape, not Django's HTML page.
+CSRF_FAILURE_VIEW = "api.problems.csrf_failure"
 # Failed logins per account before a wait, counted by django-axes (api/login_limits.py)
 # in its database tables, so every worker and server sees the same count.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)

@@ -22,6 +22,7 @@ from api.fhir.outcome import (
     FhirProblem,
     Issue,
 )
+from api.parsers import json_loads
 
 ACCEPTED_TYPES = ("collection", "transaction")
 BUNDLE_TYPES = frozenset(
@@ -40,23 +41,23 @@ BUNDLE_TYPES = frozenset(
 MAX_ISSUES = 100  # a body that is wrong everywhere does not need a 10,000-line answer
 
 
-def json_from_bytes(body: bytes):
-    """The JSON document; FhirProblem(400) naming the line and column of a syntax error."""
+def json_from_text(text: str):
+    """The JSON document; FhirProblem(400) naming the line and column of a syntax error.
+
+    Read by the API's one JSON reader (api.parsers.json_loads), so numbers are capped
+    in length here as everywhere; decimals keep FHIR's exact values (12.5 % stays
+    12.5, not a float near it).
+    """
     try:
-        # Decimals keep FHIR's exact values (12.5 % stays 12.5, not a float near it).
-        return json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_not_json)
-    except UnicodeDecodeError as error:
-        raise FhirProblem(400, [Issue(STRUCTURE, f"The body is not UTF-8: {error}.")]) from error
+        return json_loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
         message = (
             f"The body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         )
         raise FhirProblem(400, [Issue(STRUCTURE, message)]) from error
-
-
-def _not_json(name: str):
-    # Python's json reads NaN and Infinity; JSON (and so FHIR) has no such numbers.
-    raise FhirProblem(400, [Issue(STRUCTURE, f"The body is not valid JSON: {name} is no number.")])
+    except ValueError as error:  # a number too long, NaN or Infinity
+        message = f"The body is not valid JSON: {error}."
+        raise FhirProblem(400, [Issue(STRUCTURE, message)]) from error
 
 
 def read_bundle(document) -> Bundle:
