@@ -293,8 +293,12 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "registry_cache",
+            "LOCATION": "registry_cache",  # registry.cache_table: made by every migrate
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "registry"),
+            # Django culls a third of the keys past 300 entries (MAX_ENTRIES), live throttle
+            # histories included, so a flood of junk keys would reset everyone's budget.
+            # Expired keys are deleted as they are read and by each cull past this bound.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10_000_000)},
         }
     }
 
