@@ -7,6 +7,7 @@ Nothing a client sends produces a 500; the database being down produces 503.
 """
 
 import logging
+import sys
 from http import HTTPStatus
 
 from django.conf import settings
@@ -19,12 +20,15 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.faults import fault_of
 from registry.error_codes import ErrorCode
 from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
 from registry.services.cases import StaleVersion
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# A failover or a cache restart takes seconds; clients retry with the same Idempotency-Key.
+FAULT_RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("api.problems")
 
 
@@ -142,6 +146,11 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return ServiceUnavailable()
+    if fault := fault_of(exc):
+        logger.warning("service unavailable: %s", fault[0])
+        unavailable = ServiceUnavailable(fault[1], code=fault[0])
+        unavailable.wait = FAULT_RETRY_AFTER_SECONDS  # DRF sends it as Retry-After
+        return unavailable
     return exc
 
 
@@ -192,6 +201,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """handler500: Django calls it while handling the exception, so it can tell a fault
+    of the cache or a read-only database (503, outside DRF views too) from a bug."""
+    if fault := fault_of(sys.exc_info()[1]):
+        response = problem_response(503, fault[1], fault[0])
+        response["Retry-After"] = str(FAULT_RETRY_AFTER_SECONDS)
+        return response
     return problem_response(
         500, "An unexpected error occurred; it has been logged.", ErrorCode.SERVER_ERROR
     )

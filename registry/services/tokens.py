@@ -3,8 +3,9 @@
 import datetime
 import secrets
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
+from psycopg.errors import ReadOnlySqlTransaction
 
 from registry.models import ApiToken, User
 from registry.models.token import hash_token
@@ -67,5 +68,12 @@ def token_mark_used(token: ApiToken) -> None:
     """
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        try:
+            with transaction.atomic():  # a savepoint: a refusal leaves the request usable
+                ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        except DatabaseError as error:
+            # A read-only database (a standby after a failover) still serves reads.
+            if not isinstance(error.__cause__, ReadOnlySqlTransaction):
+                raise
+            return
         token.last_used_at = now
