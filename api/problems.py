@@ -135,6 +135,11 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if fault := fault_of(exc):
+        logger.warning("service unavailable: %s", fault[0])
+        unavailable = ServiceUnavailable(fault[1], code=fault[0])
+        unavailable.wait = FAULT_RETRY_AFTER_SECONDS  # DRF sends it as Retry-After
+        return unavailable
     if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
         logger.warning("statement timeout: %s", exc)
         return ServiceUnavailable(
@@ -146,11 +151,6 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return ServiceUnavailable()
-    if fault := fault_of(exc):
-        logger.warning("service unavailable: %s", fault[0])
-        unavailable = ServiceUnavailable(fault[1], code=fault[0])
-        unavailable.wait = FAULT_RETRY_AFTER_SECONDS  # DRF sends it as Retry-After
-        return unavailable
     return exc
 
 

@@ -76,7 +76,8 @@ MIDDLEWARE = [
     "api.middleware.RequestCharsetMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
-    "api.middleware.StatementTimeoutMiddleware",
+    "api.middleware.RequestBudgetMiddleware",
+    "api.middleware.StatisticsPoolMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.routers.StatsOnReplicaMiddleware",
@@ -233,6 +234,13 @@ API_PATH_PREFIX = "/api/v1/"
 # slowest valid requests (a full batch, a million-case aggregate) take about a second
 # (docs/limits-and-errors.md), so this only stops what would hold a worker for minutes.
 API_STATEMENT_TIMEOUT_MS = env_int("API_STATEMENT_TIMEOUT_MS", 5000)
+# Wall-clock time of one API request, all its statements and Python work (0: none); past it
+# the request answers 503 with nothing written. Well under gunicorn's 30 s worker timeout.
+API_REQUEST_BUDGET_MS = env_int("API_REQUEST_BUDGET_MS", 10_000)
+# Statistics requests running at once across every worker and server (0: no pool); more
+# wait for nothing: 503 with Retry-After, so hospitals' reads and writes keep their workers.
+API_STATISTICS_CONCURRENCY = env_int("API_STATISTICS_CONCURRENCY", 2)
+STATISTICS_PATH_PREFIXES = ("/api/v1/stats/",)
 PATIENT_LEVEL_PATH_PREFIXES = ("/api/v1/cases/", "/api/v1/fhir/")
 
 # ---------------------------------------------------------------- registry
