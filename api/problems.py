@@ -27,6 +27,8 @@ from registry.services.batch import BatchTooLarge
 from registry.services.cases import StaleVersion
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# An error answer lists at most this many field errors, and says how many it left out.
+MAX_PROBLEM_ERRORS = 100
 # A failover or a cache restart takes seconds; clients retry with the same Idempotency-Key.
 FAULT_RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("api.problems")
@@ -172,16 +174,22 @@ def problem_exception_handler(exc, context):
         )
     code = getattr(exc, "default_code", "error")
     errors = None
+    omitted = 0
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
         detail = "The request has invalid fields; see errors."
         code = ErrorCode.INVALID
+        if len(errors) > MAX_PROBLEM_ERRORS:
+            errors, omitted = errors[:MAX_PROBLEM_ERRORS], len(errors) - MAX_PROBLEM_ERRORS
+            detail = f"The request has invalid fields; see errors ({omitted} more not listed)."
     elif isinstance(exc.detail, dict | list):
         detail = "; ".join(e["message"] for e in field_errors(exc.detail))
     else:
         detail = str(exc.detail)
         code = getattr(exc.detail, "code", code)
     response.data = problem(response.status_code, detail, code, errors)
+    if omitted:
+        response.data["errors_omitted"] = omitted
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
 
