@@ -81,7 +81,7 @@ def problem(status_code: int, detail: str, code: str, errors: list | None = None
         "title": HTTPStatus(status_code).phrase,
         "status": status_code,
         "detail": detail,
-        "code": code,
+        "code": str(code),  # an ErrorCode is a str, but YAML renders only plain ones
     }
     if errors is not None:
         body["errors"] = errors

@@ -185,6 +185,8 @@ REST_FRAMEWORK = {
         "token": env_str("API_RATE_PER_TOKEN", "6000/minute"),
         # Failed bearer tokens per client address before its bearer requests wait (429).
         "failed_token": env_str("API_FAILED_TOKENS_PER_CLIENT", "30/minute"),
+        # Fetches of the OpenAPI document per client (it is anonymous and costs CPU).
+        "schema": env_str("API_SCHEMA_RATE", "60/minute"),
     },
     # Proxies in front of the app that append to X-Forwarded-For (0: the peer is the client);
     # never trust the header further, or a client could pick its own address.
@@ -218,6 +220,8 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Seconds the rendered OpenAPI document is kept in the shared cache (api/schema_view.py).
+SCHEMA_CACHE_SECONDS = env_int("SCHEMA_CACHE_SECONDS", 300)
 # Request bodies above this are refused before parsing (a batch of 1,000 cases fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 # Longer URLs get a 414 problem; below gunicorn's limit_request_line (gunicorn.conf.py).
@@ -312,9 +316,13 @@ else:
         }
     }
 
+# Free text never reaches the logs (config/logging.py): exceptions without their messages,
+# which quote values; SQL and its parameters never, whatever LOG_LEVEL says.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"value_free": {"()": "config.logging.ValueFreeFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "value_free"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -114,3 +114,41 @@ def test_a_generated_pseudonym_key_is_accepted():
 
 def test_a_weak_pseudonym_key_is_fine_for_a_debug_run():
     assert settings_error(REGISTRY_PSEUDONYM_KEY="k", DEBUG="true") == ""
+
+
+# ---------------------------------------------------------------- the schema endpoint
+
+
+@pytest.fixture
+def fresh_cache(db):
+    from django.core.cache import cache
+
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_the_schema_is_served_from_memory(client, fresh_cache, fmt):
+    from api.schema_view import _rendered
+
+    first = client.get("/api/schema/", {"format": fmt})
+    assert first.status_code == 200
+    assert _rendered[f"openapi-schema:{fmt}::"][1] == first.content
+    again = client.get("/api/schema/", {"format": fmt})
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_the_schema_is_throttled_per_client(client, fresh_cache, settings):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["schema"]
+    limit = int(rate.split("/")[0])
+    for _ in range(limit):
+        assert client.get("/api/schema/", REMOTE_ADDR="203.0.113.9").status_code == 200
+    refused = client.get("/api/schema/", REMOTE_ADDR="203.0.113.9")
+    assert refused.status_code == 429
+    assert refused["Content-Type"] == PROBLEM
+    assert int(refused["Retry-After"]) > 0
+    assert client.get("/api/schema/", REMOTE_ADDR="198.51.100.9").status_code == 200
