@@ -14,8 +14,9 @@ against baselines taken in the same run, on the same machine (bench/measures/):
 3. single-case `POST` throughput ÷ a bare Django view returning constant JSON on
    the same server and workers (goal ≥ 0.30), both driven by wrk;
 4. list page latency at page sizes 10 and 100, with the queries each page costs;
-5. the slowest valid request of each kind: the largest batch the work budget allows
-   and one case at the per-case caps (how long a request can hold a worker).
+5. the slowest valid request of each kind: the largest batch the work budget allows,
+   one case at the per-case caps, the adversarial-text batch of issue 23 and the
+   heaviest analyst cross-table (how long a request can hold a worker; goal <= 5 s).
 
 Every figure is measured `--runs` times: the table gives the median and the
 min–max spread. Results go to bench/results/ (results.md, results.json,
