@@ -172,10 +172,17 @@ def institution_for_submission(user: User, code: str | None) -> Institution:
 
 def counted_by(user: User) -> Q:
     """Which cases feed a user's statistics: curators all; everyone else verified cases
-    whose soft-edit flags a curator has confirmed (no open flag)."""
+    whose soft-edit flags a curator has confirmed (no open flag). For everyone, a
+    person reported twice counts once."""
     if user.is_curator:
-        return Q()
-    return Q(status=ReviewStatus.VERIFIED) & without_open_flags()
+        return one_case_per_person()
+    return Q(status=ReviewStatus.VERIFIED) & without_open_flags() & one_case_per_person()
+
+
+def one_case_per_person() -> Q:
+    """Leave out the cases of a person counted through another case (`Case.linked_duplicate`,
+    set by `registry.linkage.persons`); the counted metastases copy the column too."""
+    return Q(linked_duplicate=False)
 
 
 def without_open_flags() -> Q:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from registry.case_keys import clean_local_id, local_id_key
 from registry.deidentification import find_identifiers, identifier_message
 from registry.edits import derive_case_values
+from registry.linkage.persons import recount_person
 from registry.models import Case, Institution, ReviewStatus, User
 from registry.payload import CasePayload, build_case, case_payload
 from registry.review import check_review_transition
@@ -209,6 +210,7 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
     stored.version += 1
     stored._history_user = actor
     stored.save(update_fields=["status", "rejection_reason", "version", "updated_at"])
+    recount_person(stored.pk)  # which report of a person counts may change with its status
     return stored
 
 

@@ -1,0 +1,140 @@
+"""Cases as linkage compares them: the coded facts two reports of one patient share.
+
+A hospital's record and a case report of the same patient agree on what the
+patient is (sex, age, year, primary, histology, receptors) and on where and
+when the disease spread; they may code a site at another level (C44 vs C44.4),
+miss receptors, or be a year apart. Everything here is one row per case, built
+in a fixed number of queries, so the model sees the registry as a table.
+"""
+
+from collections import defaultdict
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from registry.models import Case, Citation, Metastasis, Source
+
+COLUMNS = (
+    "unique_id",
+    "sex",
+    "age",
+    "year",
+    "primary_site",
+    "primary_category",
+    "morphology",
+    "morphology_family",
+    "er",
+    "pr",
+    "her2",
+    "sites",
+    "site_categories",
+    "site_groups",
+    "first_months",
+    "institution",
+    "institution_name",
+    "affiliations",
+)
+
+# Receptors as linkage compares them: positive or negative (>= 1 % staining; HER2 by IHC/ISH).
+_HER2_POSITIVE_IHC, _HER2_NEGATIVE_IHC = {"3+"}, {"0", "1+"}
+
+
+def _status(percent: int | None) -> str | None:
+    if percent is None:
+        return None
+    return "positive" if percent >= 1 else "negative"
+
+
+def _her2(ihc: str, ish: str) -> str | None:
+    if ish == "amplified" or ihc in _HER2_POSITIVE_IHC:
+        return "positive"
+    if ish == "not_amplified" or ihc in _HER2_NEGATIVE_IHC:
+        return "negative"
+    return None
+
+
+def _unknown_as_none(value: str) -> str | None:
+    return None if value in ("", "unknown") else value
+
+
+def linkage_frame(cases: QuerySet[Case]) -> pd.DataFrame:
+    """One row per case: the columns of `COLUMNS`, missing facts as null."""
+    rows = list(
+        cases.order_by("pk").values_list(
+            "pk",
+            "sex",
+            "age_at_diagnosis",
+            "year_of_diagnosis",
+            "primary_site_id",
+            "primary_morphology_id",
+            "er_percent",
+            "pr_percent",
+            "her2_ihc",
+            "her2_ish",
+            "institution__code",
+            "institution__name",
+            "source",
+            "doi",
+            "pmid",
+        )
+    )
+    ids = [row[0] for row in rows]
+    lesions: dict[int, list[tuple[str, str, int | None]]] = defaultdict(list)
+    for case_id, site, group, months in (
+        Metastasis.objects.filter(case_id__in=ids)
+        .order_by()
+        .values_list("case_id", "site_id", "site__site_group", "months_from_primary")
+        .iterator(chunk_size=20_000)
+    ):
+        lesions[case_id].append((site, group, months))
+    affiliations = _literature_affiliations(rows)
+    records = []
+    for (case_id, sex, age, year, primary, morphology, er, pr, ihc, ish, code, name,
+         source, doi, pmid) in rows:  # fmt: skip
+        sites = lesions.get(case_id, [])
+        months = [m for _, _, m in sites if m is not None]
+        records.append(
+            {
+                "unique_id": case_id,
+                "sex": _unknown_as_none(sex),
+                "age": age,
+                "year": year,
+                "primary_site": primary,
+                "primary_category": primary[:3],
+                "morphology": morphology,
+                "morphology_family": morphology[:3],
+                "er": _status(er),
+                "pr": _status(pr),
+                "her2": _her2(ihc, ish),
+                "sites": sorted({site for site, _, _ in sites}),
+                "site_categories": sorted({site[:3] for site, _, _ in sites}),
+                "site_groups": sorted({group for _, group, _ in sites if group}),
+                "first_months": min(months) if months else None,
+                "institution": code,
+                "institution_name": name.lower(),
+                "affiliations": affiliations.get((doi, pmid), "")
+                if source == Source.LITERATURE
+                else "",
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=list(COLUMNS))
+
+
+def _literature_affiliations(rows) -> dict[tuple[str, str], str]:
+    """The authors' institutions of each literature case's report, lower-cased."""
+    dois = {row[13].lower() for row in rows if row[12] == Source.LITERATURE and row[13]}
+    pmids = {row[14] for row in rows if row[12] == Source.LITERATURE and row[14]}
+    if not dois and not pmids:
+        return {}
+    by_doi, by_pmid = {}, {}
+    for citation in Citation.objects.filter(doi__in=dois) | Citation.objects.filter(pmid__in=pmids):
+        if citation.doi:
+            by_doi[citation.doi.lower()] = citation.affiliations.lower()
+        if citation.pmid:
+            by_pmid[citation.pmid] = citation.affiliations.lower()
+    found = {}
+    for row in rows:
+        doi, pmid = row[13], row[14]
+        text = by_doi.get(doi.lower()) if doi else None
+        found[(doi, pmid)] = text if text is not None else by_pmid.get(pmid, "")
+    return found
