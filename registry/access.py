@@ -167,6 +167,22 @@ def institution_for_submission(user: User, code: str | None) -> Institution:
     return institution
 
 
+# ---------------------------------------------------------------- the literature atlas
+
+
+def can_read_atlas(user: User | None) -> bool:
+    """Published case reports: analysts and curators; anyone only where the registry says so
+    (`REGISTRY_ATLAS_PUBLIC`, default off). Hospital cases are never in the atlas."""
+    if settings.REGISTRY_ATLAS_PUBLIC:
+        return True
+    return bool(user and user.is_authenticated and (user.is_curator or user.role == Role.ANALYST))
+
+
+def similar_registry_cases_allowed(user: User) -> bool:
+    """Curators see registry (hospital) cases among similar cases; everyone else a profile."""
+    return bool(user and user.is_authenticated and user.is_curator)
+
+
 # ---------------------------------------------------------------- statistics
 
 

@@ -130,7 +130,7 @@ def read_medline(text: str) -> CitationRecord:
     if not record or "PMID" not in record:
         raise ValidationError({"record": ["Not a MEDLINE record (no PMID- line)."]})
     doi = next(
-        (entry.split(" ")[0] for entry in record.get("AID", []) + [record.get("LID", "")]
+        (entry.split(" ")[0] for entry in [*record.get("AID", []), record.get("LID", "")]
          if entry.endswith("[doi]")),
         "",
     )  # fmt: skip

@@ -39,13 +39,13 @@ COLUMNS = (
 _HER2_POSITIVE_IHC, _HER2_NEGATIVE_IHC = {"3+"}, {"0", "1+"}
 
 
-def _status(percent: int | None) -> str | None:
+def receptor_status(percent: int | None) -> str | None:
     if percent is None:
         return None
     return "positive" if percent >= 1 else "negative"
 
 
-def _her2(ihc: str, ish: str) -> str | None:
+def her2_status(ihc: str, ish: str) -> str | None:
     if ish == "amplified" or ihc in _HER2_POSITIVE_IHC:
         return "positive"
     if ish == "not_amplified" or ihc in _HER2_NEGATIVE_IHC:
@@ -103,9 +103,9 @@ def linkage_frame(cases: QuerySet[Case]) -> pd.DataFrame:
                 "primary_category": primary[:3],
                 "morphology": morphology,
                 "morphology_family": morphology[:3],
-                "er": _status(er),
-                "pr": _status(pr),
-                "her2": _her2(ihc, ish),
+                "er": receptor_status(er),
+                "pr": receptor_status(pr),
+                "her2": her2_status(ihc, ish),
                 "sites": sorted({site for site, _, _ in sites}),
                 "site_categories": sorted({site[:3] for site, _, _ in sites}),
                 "site_groups": sorted({group for _, group, _ in sites if group}),
