@@ -81,13 +81,13 @@ def atlas_cases(
     if site:
         lesion &= Q(site_id=site)
     if site_category:
-        lesion &= Q(site_id__startswith=f"{site_category}.")
+        lesion &= Q(site__code__startswith=f"{site_category}.")
     if site_group:
         lesion &= Q(site__site_group=site_group)
     if lesion:
         cases = cases.filter(Exists(Metastasis.objects.filter(lesion, case_id=OuterRef("pk"))))
     if primary_category:
-        cases = cases.filter(primary_site_id__startswith=f"{primary_category}.")
+        cases = cases.filter(primary_site__code__startswith=f"{primary_category}.")
     if q:
         cases = cases.filter(text_match(q))
     return with_case_details(cases).order_by("-year_of_diagnosis", "-id")
@@ -254,15 +254,15 @@ def _candidates(cases: QuerySet[Case], query: PartialCase) -> QuerySet[Case]:
     """
     share = Q()
     if query.primary:
-        share |= Q(primary_site_id__startswith=f"{_category(query.primary)}.")
+        share |= Q(primary_site__code__startswith=f"{_category(query.primary)}.")
     if query.site:
         group = _site_group(query.site)
-        lesion = Q(site_id__startswith=f"{_category(query.site)}.")
+        lesion = Q(site__code__startswith=f"{_category(query.site)}.")
         if group:
             lesion |= Q(site__site_group=group)
         share |= Q(Exists(Metastasis.objects.filter(lesion, case_id=OuterRef("pk"))))
     if query.morphology:
-        share |= Q(primary_morphology_id__startswith=query.morphology[:3])
+        share |= Q(primary_morphology__code__startswith=query.morphology[:3])
     return cases.filter(share) if share else cases
 
 

@@ -18,8 +18,9 @@ def duplicate_citation(*, doi: str = "", pmid: str = "") -> Citation | None:
     return Citation.objects.filter(match).first() if match else None
 
 
-def citation_store(*, record: CitationRecord) -> Citation:
-    """Store a report's citation; ValidationError naming the citation that holds its DOI/PMID."""
+def citation_for(*, record: CitationRecord) -> Citation:
+    """The citation of a record, not yet saved; ValidationError for a record without an
+    identifier or title, or naming the citation that already holds its DOI or PMID."""
     if not record.doi and not record.pmid:
         raise ValidationError({"record": ["The record names neither a DOI nor a PMID."]})
     if not record.title:
@@ -27,19 +28,26 @@ def citation_store(*, record: CitationRecord) -> Citation:
     existing = duplicate_citation(doi=record.doi, pmid=record.pmid)
     if existing is not None:
         raise _duplicate(existing)
+    return Citation(
+        doi=record.doi,
+        pmid=record.pmid,
+        title=record.title,
+        journal=record.journal[:300],
+        year=record.year,
+        authors=record.authors,
+        affiliations="\n".join(record.affiliations),
+        abstract=record.abstract,
+        record_format=record.record_format,
+    )
+
+
+def citation_store(*, record: CitationRecord) -> Citation:
+    """Store a report's citation (`citation_for`, then saved)."""
+    citation = citation_for(record=record)
     try:
         with transaction.atomic():
-            return Citation.objects.create(
-                doi=record.doi,
-                pmid=record.pmid,
-                title=record.title,
-                journal=record.journal[:300],
-                year=record.year,
-                authors=record.authors,
-                affiliations="\n".join(record.affiliations),
-                abstract=record.abstract,
-                record_format=record.record_format,
-            )
+            citation.save()
+            return citation
     except IntegrityError:  # stored by a concurrent request between the check and the insert
         raise _duplicate(duplicate_citation(doi=record.doi, pmid=record.pmid)) from None
 
