@@ -11,6 +11,7 @@ the clinician gave, so every match carries its reasons:
 |---|---|
 | metastatic site | 4 same code, 3 same category (C44), 2 same site group (Skin) |
 | primary site | 2 same code, 1.5 same category (C50) |
+
 | morphology | 2 same code, 1 same family (first three digits: 850x) |
 | subtype | 1.5 same |
 | presentation, misdiagnosis | 1 each, at the matched metastasis |
@@ -19,8 +20,9 @@ the clinician gave, so every match carries its reasons:
 | ER, PR, HER2 status | 0.25 each |
 | free text (full-text match) | 1 |
 
-The score is the points earned over the points the query could earn (0-1);
-ties go to the case with more facts recorded, then to the newer case.
+A fact given as a category (site C44, primary C50) is matched in full by any
+code in it. The score is the points earned over the points the query could earn (0-1);
+ties go to the case with more reasons, then to the newer case.
 """
 
 from dataclasses import dataclass, field
@@ -150,7 +152,11 @@ def _site_points(query: PartialCase, lesion: Metastasis, group: str | None) -> t
     if lesion.site_id == site:
         return 4, f"metastasis at the same site, {lesion.site_id} ({lesion.site.title})"
     if _category(lesion.site_id) == _category(site):
-        return 3, f"metastasis in the same site category, {lesion.site_id} ({lesion.site.title})"
+        # A category asked for is matched in full by any site in it.
+        earned = 4 if site == _category(site) else 3
+        return earned, f"metastasis in the site category {_category(site)}, {lesion.site_id} " + (
+            f"({lesion.site.title})"
+        )
     if group and lesion.site.site_group == group:
         return 2, f"metastasis in the same site group, {group} ({lesion.site_id})"
     return 0, ""
@@ -205,8 +211,8 @@ def score_case(
             points += 2
             reasons.append(f"same primary site, {case.primary_site_id}")
         elif _category(case.primary_site_id) == _category(query.primary):
-            points += 1.5
-            reasons.append(f"same primary category, {case.primary_site_id}")
+            points += 2 if query.primary == _category(query.primary) else 1.5
+            reasons.append(f"primary in {_category(query.primary)}, {case.primary_site_id}")
     if query.morphology:
         if case.primary_morphology_id == query.morphology:
             points += 2

@@ -34,7 +34,8 @@ SCORING = (
     "Points per fact given: metastatic site 4 (same code) / 3 (same category) / 2 (same site "
     "group); primary 2 / 1.5 (category); morphology 2 / 1 (same first three digits); subtype "
     "1.5; presentation 1; misdiagnosis 1; months within 12: 1, within 36: 0.5; sex 0.5; age "
-    "band 0.5; ER, PR, HER2 status 0.25 each; free text 1. Score = points / points possible."
+    "band 0.5; ER, PR, HER2 status 0.25 each; free text 1. A site or primary given as a category "
+    "(C44, C50) is matched in full by any code in it. Score = points / points possible."
 )
 
 
@@ -159,11 +160,11 @@ class SimilarCasesView(APIView):
         citations = atlas.citations_of([match.case for match in literature])
         body = {
             "scoring": SCORING,
-            "literature": [_match(found, citations) for found in literature],
-            "registry": None if registry is None else [_match(found, {}) for found in registry],
+            "literature": [_match(found) for found in literature],
+            "registry": None if registry is None else [_match(found) for found in registry],
             "profile": self.profile(request, query),
         }
-        return Response(SimilarAnswerSerializer(body).data)
+        return Response(SimilarAnswerSerializer(body, context={"citations": citations}).data)
 
     def profile(self, request, query: atlas.PartialCase) -> dict | None:
         """The registry's protected profile of primary -> site, as stats/profile/ gives it."""
@@ -180,6 +181,5 @@ class SimilarCasesView(APIView):
         return clinical_stats.site_profile_document(found, filters=filters, access=policy)
 
 
-def _match(found: atlas.Match, citations: dict) -> dict:
-    case = AtlasCaseSerializer(found.case, context={"citations": citations}).data
-    return {"score": found.score, "reasons": found.reasons, "case": case}
+def _match(found: atlas.Match) -> dict:
+    return {"score": found.score, "reasons": found.reasons, "case": found.case}
