@@ -127,7 +127,7 @@ def read_pubmed_xml(data: bytes) -> CitationRecord:
 def read_medline(text: str) -> CitationRecord:
     """The first record of a MEDLINE (PubMed "nbib"/"txt") export."""
     record = next(iter(Medline.parse(io.StringIO(text))), None)
-    if not record or "PMID" not in record:
+    if not record or not str(record.get("PMID", "")).strip():
         raise ValidationError({"record": ["Not a MEDLINE record (no PMID- line)."]})
     doi = next(
         (entry.split(" ")[0] for entry in [*record.get("AID", []), record.get("LID", "")]
