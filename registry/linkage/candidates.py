@@ -18,8 +18,9 @@ from registry.linkage.model import scored_pairs
 from registry.linkage.records import linkage_frame
 from registry.models import Case, LinkCandidate
 
-# Pairs at or above this match probability go to the curators' queue.
-REVIEW_THRESHOLD = 0.5
+# Pairs at or above this match probability go to the curators' queue: recall 1.0 and
+# precision about 0.5 on the synthetic registry (docs/atlas.md), since a miss counts twice.
+REVIEW_THRESHOLD = 0.8
 # Which facts a reviewer is shown the agreement of, in the model's order.
 COMPARED = (
     "sex",
@@ -27,9 +28,13 @@ COMPARED = (
     "year",
     "primary",
     "morphology",
+    "laterality",
+    "grade",
+    "stage",
     "er",
     "pr",
     "her2",
+    "ki67",
     "sites",
     "first_months",
     "institution",

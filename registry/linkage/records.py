@@ -23,9 +23,13 @@ COLUMNS = (
     "primary_category",
     "morphology",
     "morphology_family",
+    "laterality",
+    "grade",
+    "stage",
     "er",
     "pr",
     "her2",
+    "ki67",
     "sites",
     "site_categories",
     "site_groups",
@@ -62,6 +66,10 @@ def linkage_frame(cases: QuerySet[Case]) -> pd.DataFrame:
     rows = list(
         cases.order_by("pk").values_list(
             "pk",
+            "primary_laterality",
+            "grade",
+            "stage_group",
+            "ki67_percent",
             "sex",
             "age_at_diagnosis",
             "year_of_diagnosis",
@@ -89,8 +97,8 @@ def linkage_frame(cases: QuerySet[Case]) -> pd.DataFrame:
         lesions[case_id].append((site, group, months))
     affiliations = _literature_affiliations(rows)
     records = []
-    for (case_id, sex, age, year, primary, morphology, er, pr, ihc, ish, code, name,
-         source, doi, pmid) in rows:  # fmt: skip
+    for (case_id, laterality, grade, stage, ki67, sex, age, year, primary, morphology,
+         er, pr, ihc, ish, code, name, source, doi, pmid) in rows:  # fmt: skip
         sites = lesions.get(case_id, [])
         months = [m for _, _, m in sites if m is not None]
         records.append(
@@ -103,6 +111,10 @@ def linkage_frame(cases: QuerySet[Case]) -> pd.DataFrame:
                 "primary_category": primary[:3],
                 "morphology": morphology,
                 "morphology_family": morphology[:3],
+                "laterality": _unknown_as_none(laterality),
+                "grade": None if grade == "GX" else grade,
+                "stage": _unknown_as_none(stage),
+                "ki67": ki67,
                 "er": receptor_status(er),
                 "pr": receptor_status(pr),
                 "her2": her2_status(ihc, ish),
@@ -122,8 +134,8 @@ def linkage_frame(cases: QuerySet[Case]) -> pd.DataFrame:
 
 def _literature_affiliations(rows) -> dict[tuple[str, str], str]:
     """The authors' institutions of each literature case's report, lower-cased."""
-    dois = {row[13].lower() for row in rows if row[12] == Source.LITERATURE and row[13]}
-    pmids = {row[14] for row in rows if row[12] == Source.LITERATURE and row[14]}
+    dois = {row[17].lower() for row in rows if row[16] == Source.LITERATURE and row[17]}
+    pmids = {row[18] for row in rows if row[16] == Source.LITERATURE and row[18]}
     if not dois and not pmids:
         return {}
     by_doi, by_pmid = {}, {}
@@ -134,7 +146,7 @@ def _literature_affiliations(rows) -> dict[tuple[str, str], str]:
             by_pmid[citation.pmid] = citation.affiliations.lower()
     found = {}
     for row in rows:
-        doi, pmid = row[13], row[14]
+        doi, pmid = row[17], row[18]
         text = by_doi.get(doi.lower()) if doi else None
         found[(doi, pmid)] = text if text is not None else by_pmid.get(pmid, "")
     return found
