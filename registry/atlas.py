@@ -253,23 +253,29 @@ def score_case(
     return points, reasons
 
 
-def _candidates(cases: QuerySet[Case], query: PartialCase) -> QuerySet[Case]:
-    """Cases that can score at all: sharing the primary category, or a site's category or group.
+def _candidates(cases: QuerySet[Case], query: PartialCase, *, broad: bool) -> QuerySet[Case]:
+    """Cases that can score well: sharing the primary category and a site's category or group
+    (`broad`: either, or the histology family, for the small literature).
 
     Only these are scored, so the cost follows the pattern's cases, not the registry's.
     """
-    share = Q()
+    conditions = []
     if query.primary:
-        share |= Q(primary_site__code__startswith=f"{_category(query.primary)}.")
+        conditions.append(Q(primary_site__code__startswith=f"{_category(query.primary)}."))
     if query.site:
         group = _site_group(query.site)
         lesion = Q(site__code__startswith=f"{_category(query.site)}.")
         if group:
             lesion |= Q(site__site_group=group)
-        share |= Q(Exists(Metastasis.objects.filter(lesion, case_id=OuterRef("pk"))))
-    if query.morphology:
-        share |= Q(primary_morphology__code__startswith=query.morphology[:3])
-    return cases.filter(share) if share else cases
+        conditions.append(Q(Exists(Metastasis.objects.filter(lesion, case_id=OuterRef("pk")))))
+    if query.morphology and broad:
+        conditions.append(Q(primary_morphology__code__startswith=query.morphology[:3]))
+    if not conditions:
+        return cases
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined = (combined | condition) if broad else (combined & condition)
+    return cases.filter(combined)
 
 
 def _site_group(site: str | None) -> str | None:
@@ -282,17 +288,24 @@ def _site_group(site: str | None) -> str | None:
 
 
 def similar_cases(
-    *, query: PartialCase, cases: QuerySet[Case], limit: int = 20, scan: int = 5_000
+    *,
+    query: PartialCase,
+    cases: QuerySet[Case],
+    limit: int = 20,
+    scan: int = 2_000,
+    broad: bool = True,
 ) -> list[Match]:
     """The `limit` cases of `cases` most like the query, best first, each with its reasons.
 
-    At most `scan` candidates are scored (the newest), so a broad query stays bounded.
+    At most `scan` candidates are scored (the newest), so a broad query stays bounded;
+    `broad` (the literature) scores cases sharing any of primary, site or histology,
+    otherwise (the registry's cases) cases sharing the primary and the site.
     """
     possible = possible_points(query)
     if possible == 0:
         return []
     group = _site_group(query.site)
-    candidates = with_case_details(_candidates(cases, query)).order_by("-id")[:scan]
+    candidates = with_case_details(_candidates(cases, query, broad=broad)).order_by("-id")[:scan]
     candidates = list(candidates)
     text_hits: set[int] = set()
     if query.text:

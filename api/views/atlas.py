@@ -156,7 +156,7 @@ class SimilarCasesView(APIView):
         registry = None
         if access.similar_registry_cases_allowed(user):
             hospital = Case.objects.exclude(source="literature")
-            registry = atlas.similar_cases(query=query, cases=hospital, limit=limit)
+            registry = atlas.similar_cases(query=query, cases=hospital, limit=limit, broad=False)
         citations = atlas.citations_of([match.case for match in literature])
         body = {
             "scoring": SCORING,

@@ -194,6 +194,14 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("source", "literature")),
+                fields=["-id"],
+                name="case_literature",
+            ),
+        ),
         migrations.RunPython(
             flags_migration._on_postgresql(FORWARD),
             flags_migration._on_postgresql(BACKWARD),

@@ -215,6 +215,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["primary_site", "status"], name="case_primary_status"),
             models.Index(fields=["subtype", "status"], name="case_subtype_status"),
+            # The literature atlas reads the few published cases among a million.
+            models.Index(fields=["-id"], condition=Q(source="literature"), name="case_literature"),
         ]
 
     def __str__(self) -> str:
