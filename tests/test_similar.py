@@ -135,7 +135,9 @@ def test_a_form_post_is_refused_as_a_media_type_problem(analyst, atlas):
     assert response["Content-Type"] == "application/problem+json"
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     facts=st.fixed_dictionaries(
         {},
