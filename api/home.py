@@ -25,6 +25,8 @@ API_RESOURCES = [
     ("stats/crosstab", "stats-crosstab", "Cases by two dimensions"),
     ("stats/intervals", "stats-intervals", "Months from primary diagnosis to metastasis"),
     ("fhir/Bundle", "fhir-bundle-list", "FHIR R4 mCODE Bundles in and out"),
+    ("atlas", "atlas-list", "Published case reports, row by row, with their citations"),
+    ("similar", "similar-cases", "Published cases most like a partial case (POST)"),
 ]
 API_DOCUMENTS = [
     ("schema", "schema", "OpenAPI 3 description of every operation"),
