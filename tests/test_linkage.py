@@ -5,7 +5,7 @@ import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from registry.linkage.candidates import find_link_candidates
 from registry.linkage.persons import link_decide, person_of
@@ -175,3 +175,23 @@ def test_the_admin_queue_confirms_a_pair_and_shows_each_facts_agreement(
     assert response.status_code == 302
     assert candidate_of(report, record).status == LinkStatus.CONFIRMED
     assert Case.objects.filter(pk__in=(report.pk, record.pk), linked_duplicate=True).count() == 1
+
+
+def test_planted_duplicates_are_found_and_the_quality_command_reports_them():
+    """The evaluation of docs/atlas.md at a small size: every planted pair is recalled."""
+    output = io.StringIO()
+    call_command("linkage_quality", cases=400, duplicates=20, seed=2, stdout=output)
+    lines = output.getvalue().splitlines()
+    assert lines[0].startswith("420 cases (20 planted duplicates) scored")
+    recall_at_half = float(lines[1].rsplit("recall ", 1)[1])
+    assert recall_at_half >= 0.95
+    assert Case.objects.filter(local_id__startswith="dup-").count() == 20
+
+
+def test_link_cases_queues_pairs_and_refuses_a_threshold_outside_0_1(report_and_record):
+    output = io.StringIO()
+    call_command("link_cases", stdout=output)
+    assert "new candidates queued for review" in output.getvalue()
+    assert LinkCandidate.objects.exists()
+    with pytest.raises(CommandError):
+        call_command("link_cases", threshold=1.5, stdout=io.StringIO())
