@@ -31,7 +31,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from registry.access import age_band_range
-from registry.linkage.records import her2_status, receptor_status
+from registry.linkage.facts import her2_status, receptor_status
 from registry.models import Case, Citation, Metastasis, ReviewStatus, Source, Topography, User
 from registry.selectors import with_case_details
 

@@ -20,7 +20,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from Bio import Entrez, Medline
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.html import strip_tags
@@ -82,6 +81,8 @@ def _unique(values) -> list[str]:
 
 def read_pubmed_xml(data: bytes) -> CitationRecord:
     """The first article of a PubMed EFetch XML answer."""
+    from Bio import Entrez  # loaded when a record is read, not with every admin page
+
     try:
         parsed = Entrez.read(io.BytesIO(data), validate=True)
     except Exception as error:  # Biopython raises several parser errors; all mean "not PubMed"
@@ -126,6 +127,8 @@ def read_pubmed_xml(data: bytes) -> CitationRecord:
 
 def read_medline(text: str) -> CitationRecord:
     """The first record of a MEDLINE (PubMed "nbib"/"txt") export."""
+    from Bio import Medline  # as above
+
     record = next(iter(Medline.parse(io.StringIO(text))), None)
     if not record or not str(record.get("PMID", "")).strip():
         raise ValidationError({"record": ["Not a MEDLINE record (no PMID- line)."]})

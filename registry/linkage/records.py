@@ -12,6 +12,7 @@ from collections import defaultdict
 import pandas as pd
 from django.db.models import QuerySet
 
+from registry.linkage.facts import her2_status, receptor_status
 from registry.models import Case, Citation, Metastasis, Source
 
 COLUMNS = (
@@ -38,23 +39,6 @@ COLUMNS = (
     "institution_name",
     "affiliations",
 )
-
-# Receptors as linkage compares them: positive or negative (>= 1 % staining; HER2 by IHC/ISH).
-_HER2_POSITIVE_IHC, _HER2_NEGATIVE_IHC = {"3+"}, {"0", "1+"}
-
-
-def receptor_status(percent: int | None) -> str | None:
-    if percent is None:
-        return None
-    return "positive" if percent >= 1 else "negative"
-
-
-def her2_status(ihc: str, ish: str) -> str | None:
-    if ish == "amplified" or ihc in _HER2_POSITIVE_IHC:
-        return "positive"
-    if ish == "not_amplified" or ihc in _HER2_NEGATIVE_IHC:
-        return "negative"
-    return None
 
 
 def _unknown_as_none(value: str) -> str | None:
