@@ -12,6 +12,7 @@ from registry.citations import (
     normalise_doi,
     normalise_pmid,
     read_record,
+    record_url,
 )
 from registry.models import Citation, CitationFormat
 from registry.services.literature import citation_store
@@ -158,3 +159,10 @@ def test_the_admin_refuses_a_record_of_another_report_and_a_missing_file(
     missing = curator_in_admin.post("/admin/registry/citation/add/", {"identifier": "27797938"})
     assert "upload" in missing.content.decode()
     assert not Citation.objects.exists()
+
+
+def test_records_are_fetched_from_pubmed_by_pmid_and_crossref_by_doi():
+    assert record_url(pmid="27797938") == (
+        "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/efetch.fcgi?db=pubmed&id=27797938&retmode=xml"
+    )
+    assert record_url(doi="10.5555/a b") == "https://api.crossref.org/works/10.5555/a%20b"
