@@ -195,3 +195,18 @@ def test_link_cases_queues_pairs_and_refuses_a_threshold_outside_0_1(report_and_
     assert LinkCandidate.objects.exists()
     with pytest.raises(CommandError):
         call_command("link_cases", threshold=1.5, stdout=io.StringIO())
+
+
+def test_deleting_the_counted_report_counts_the_other_again(report_and_record, curator):
+    from registry.services.cases import case_delete
+
+    report, record = report_and_record
+    low, high = sorted((report.pk, record.pk))
+    candidate = LinkCandidate.objects.create(
+        case_a_id=low, case_b_id=high, match_probability=0.99, match_weight=12
+    )
+    link_decide(candidate=candidate, status=LinkStatus.CONFIRMED, reason="", actor=curator)
+    counted = Case.objects.get(pk__in=(low, high), linked_duplicate=False)
+    other = high if counted.pk == low else low
+    case_delete(case=counted, actor=curator)
+    assert not Case.objects.get(pk=other).linked_duplicate
