@@ -43,3 +43,12 @@ def site_profile(request):
     if not CanReadStatistics().has_permission(request, view=None):
         raise PermissionDenied(CanReadStatistics.message)
     return render(request, "dashboard/profile.html", {})
+
+
+def atlas(request):
+    """Published case reports per site, beside the site's protected count in the registry."""
+    if not access.can_read_atlas(request.user):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise PermissionDenied("The atlas is for analysts and curators on this registry.")
+    return render(request, "dashboard/atlas.html", {"site": "C44.4", "primary_category": "C50"})

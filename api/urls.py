@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from api import home
 from api.fhir.views import FhirBundleViewSet
 from api.schema_view import CachedSchemaView
-from api.views import stats
+from api.views import atlas, stats
 from api.views.cases import CaseViewSet
 from api.views.vocabularies import MorphologyViewSet, SubtypeViewSet, TopographyViewSet
 
@@ -35,6 +35,9 @@ urlpatterns = [
         for endpoint in stats.ENDPOINTS
         if endpoint.csv_view is not None
     ),
+    path("v1/atlas/", atlas.AtlasListView.as_view(), name="atlas-list"),
+    path("v1/atlas/<uuid:uuid>/", atlas.AtlasDetailView.as_view(), name="atlas-detail"),
+    path("v1/similar/", atlas.SimilarCasesView.as_view(), name="similar-cases"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",

@@ -254,6 +254,10 @@ REGISTRY_MIN_CELL_COUNT = env_int("REGISTRY_MIN_CELL_COUNT", 11)
 REGISTRY_IDEMPOTENCY_TTL_HOURS = env_int("REGISTRY_IDEMPOTENCY_TTL_HOURS", 24)
 if REGISTRY_IDEMPOTENCY_TTL_HOURS < 1:
     raise ImproperlyConfigured("REGISTRY_IDEMPOTENCY_TTL_HOURS must be 1 or more.")
+# The literature atlas (docs/atlas.md): published case reports row by row. Anonymous
+# visitors read it only where this is on; fetching citations needs PubMed and Crossref.
+REGISTRY_ATLAS_PUBLIC = env_bool("REGISTRY_ATLAS_PUBLIC", default=False)
+REGISTRY_CITATION_FETCH = env_bool("REGISTRY_CITATION_FETCH", default=False)
 
 # ---------------------------------------------------------------- security
 # Behind a TLS-terminating proxy in production; the proxy must set this header.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/profile/", dashboard.site_profile, name="dashboard-profile"),
+    path("dashboard/atlas/", dashboard.atlas, name="dashboard-atlas"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

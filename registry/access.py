@@ -167,15 +167,38 @@ def institution_for_submission(user: User, code: str | None) -> Institution:
     return institution
 
 
+# ---------------------------------------------------------------- the literature atlas
+
+
+def can_read_atlas(user: User | None) -> bool:
+    """Published case reports: analysts and curators; anyone only where the registry says so
+    (`REGISTRY_ATLAS_PUBLIC`, default off). Hospital cases are never in the atlas."""
+    if settings.REGISTRY_ATLAS_PUBLIC:
+        return True
+    return bool(user and user.is_authenticated and (user.is_curator or user.role == Role.ANALYST))
+
+
+def similar_registry_cases_allowed(user: User) -> bool:
+    """Curators see registry (hospital) cases among similar cases; everyone else a profile."""
+    return bool(user and user.is_authenticated and user.is_curator)
+
+
 # ---------------------------------------------------------------- statistics
 
 
 def counted_by(user: User) -> Q:
     """Which cases feed a user's statistics: curators all; everyone else verified cases
-    whose soft-edit flags a curator has confirmed (no open flag)."""
+    whose soft-edit flags a curator has confirmed (no open flag). For everyone, a
+    person reported twice counts once."""
     if user.is_curator:
-        return Q()
-    return Q(status=ReviewStatus.VERIFIED) & without_open_flags()
+        return one_case_per_person()
+    return Q(status=ReviewStatus.VERIFIED) & without_open_flags() & one_case_per_person()
+
+
+def one_case_per_person() -> Q:
+    """Leave out the cases of a person counted through another case (`Case.linked_duplicate`,
+    set by `registry.linkage.persons`); the counted metastases copy the column too."""
+    return Q(linked_duplicate=False)
 
 
 def without_open_flags() -> Q:
