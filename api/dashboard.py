@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from api.permissions import CanReadStatistics
 from registry import access
-from registry.models import ReviewStatus, Sex, Subtype
+from registry.models import ReviewStatus, Sex, Subtype, Topography
 
 
 def dashboard(request):
@@ -32,8 +32,15 @@ def dashboard(request):
             "periods": access.published_periods(),
             # Curators start where analysts are, so rejected cases are never counted unasked.
             "default_status": ReviewStatus.VERIFIED,
+            # The drill-down keeps only the codes of the group selected (see dashboard.js).
+            "site_groups": _site_group_of_codes(),
         },
     )
+
+
+def _site_group_of_codes() -> dict[str, str]:
+    """Each topography code's analysis site group, as the vocabulary says."""
+    return dict(Topography.objects.order_by("code").values_list("code", "site_group"))
 
 
 def site_profile(request):
