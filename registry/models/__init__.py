@@ -36,6 +36,7 @@ from registry.models.vocabulary import (
     Topography,
     VocabularyRelease,
 )
+from registry.models.withdrawal import CaseWithdrawal
 
 __all__ = [
     "COUNTED_CASE_FIELDS",
@@ -43,6 +44,7 @@ __all__ = [
     "Behaviour",
     "Case",
     "CaseFlag",
+    "CaseWithdrawal",
     "Confirmation",
     "CountedMetastasis",
     "FlagCode",
