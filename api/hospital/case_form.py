@@ -66,9 +66,27 @@ def _serializer_fields(part: str | None):
     return fields if part is None else fields[part].child.fields
 
 
-def _input(name: str, api_field: serializers.Field, value, errors) -> Input:
-    label = name.replace("_", " ").capitalize()
-    help_text = str(api_field.help_text or "")
+# Labels a person reads; the rest are the field's name in words.
+LABELS = {
+    "er_percent": "ER %",
+    "pr_percent": "PR %",
+    "her2_ihc": "HER2 IHC",
+    "her2_ish": "HER2 ISH",
+    "ki67_percent": "Ki-67 %",
+    "size_mm": "Size (mm)",
+    "site": "Site (ICD-O-3)",
+    "morphology": "Morphology (ICD-O-3, /6)",
+    "metastasis": "Metastasis row",
+}
+HELP = {
+    "metastasis": "The number of the metastasis treated (1 for the first), if the target is one."
+}
+
+
+def _input(name: str, api_field: serializers.Field, value, errors, *, field_name=None) -> Input:
+    field_name = field_name or name
+    label = LABELS.get(field_name, field_name.replace("_", " ").capitalize())
+    help_text = HELP.get(field_name, str(api_field.help_text or ""))
     if isinstance(api_field, SubtypeCodeField):
         choices = [("", "Derive from the receptors, or unknown")] + [
             (s.code, f"{s.title} ({s.family})") for s in Subtype.objects.order_by("family", "title")
@@ -111,12 +129,11 @@ def case_form(case_json: dict, errors: list[dict], extra_rows: dict[str, int]) -
                 if part == "treatments" and name == "metastasis" and isinstance(value, int):
                     value += 1  # the form counts rows from 1
                 path = f"{part}[{index}].{name}"
+                errors_here = by_path.pop(path, [])
+                input_name = f"{part}-{index}-{name}"
                 inputs.append(
-                    _input(
-                        f"{part}-{index}-{name}", child_fields[name], value, by_path.pop(path, [])
-                    )
+                    _input(input_name, child_fields[name], value, errors_here, field_name=name)
                 )
-                inputs[-1].label = _row_label(part, name, inputs[-1].label)
             rows[part].append(Row(index + 1, inputs))
             # An error about the whole row (e.g. a treatment's target) stays with the row.
             row_errors = by_path.pop(f"{part}[{index}]", [])
@@ -128,14 +145,6 @@ def case_form(case_json: dict, errors: list[dict], extra_rows: dict[str, int]) -
         for message in messages
     ]
     return CaseForm(case_inputs, rows, general)
-
-
-def _row_label(part: str, name: str, label: str) -> str:
-    if part == "treatments" and name == "metastasis":
-        return "Metastasis row"
-    if part == "metastases" and name == "site":
-        return "Site (ICD-O-3)"
-    return label
 
 
 def typed(part: str | None, name: str, value: str):
