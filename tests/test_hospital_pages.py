@@ -336,3 +336,9 @@ def test_a_file_past_the_batch_limit_is_refused_whole(client, submitter_a):
     assert response.status_code == 400
     assert "A batch holds at most 1000 cases" in response.content.decode()
     assert not Case.objects.exists()
+
+
+def test_the_documented_template_is_the_committed_one():
+    page = (TEMPLATE.parents[1] / "docs" / "hospital-data-managers.md").read_text()
+    documented = page.split("```csv\n", 1)[1].split("```", 1)[0]
+    assert documented == TEMPLATE.read_text()
