@@ -342,3 +342,64 @@ def test_the_documented_template_is_the_committed_one():
     page = (TEMPLATE.parents[1] / "docs" / "hospital-data-managers.md").read_text()
     documented = page.split("```csv\n", 1)[1].split("```", 1)[0]
     assert documented == TEMPLATE.read_text()
+
+
+# ---------------------------------------------------------------- attacks
+
+
+def test_a_form_posted_from_another_site_is_refused_without_its_csrf_token(submitter_a):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(submitter_a)
+
+    response = browser.post(NEW, form_data(founding_payload(), local_id="a-csrf"))
+
+    assert response.status_code == 403 and not Case.objects.exists()
+
+
+def test_a_huge_row_count_is_cut_to_the_apis_limit_and_answered_with_its_message(
+    client, submitter_a
+):
+    many = founding_payload(metastases=[{"site": "C44.4"}] * 25, treatments=[])
+    data = form_data(many, local_id="a-many")
+    data["metastases-rows"] = 10**12
+    client.force_login(submitter_a)
+
+    response = client.post(NEW, data)
+
+    assert response.status_code == 400 and not Case.objects.exists()
+    assert "Ensure this field has no more than 20 elements." in response.content.decode()
+    # Only the API's limit and one more row are read and drawn back.
+    assert response.content.decode().count('<fieldset class="row" id="metastases-') == 21
+
+
+def test_a_file_cannot_name_another_institution(client, submitter_a, hospital_b):
+    text = TEMPLATE.read_text().replace("local_id,row,", "institution,local_id,row,", 1)
+    client.force_login(submitter_a)
+    response = upload(client, text)
+    assert response.status_code == 400
+    assert "unknown columns institution" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+def test_another_hospitals_key_in_a_file_makes_a_case_of_ones_own(client, submitter_b, case_of_a):
+    text = TEMPLATE.read_text().replace("hosp-000123", case_of_a.local_id)
+    client.force_login(submitter_b)
+
+    response = upload(client, text)
+
+    assert "1 created" in response.content.decode()
+    case_of_a.refresh_from_db()
+    assert case_of_a.version == 1 and case_of_a.institution.code == "hosp-a"
+    assert Case.objects.get(institution=submitter_b.institution).local_id == case_of_a.local_id
+
+
+def test_spelling_variants_of_row_kinds_are_read(client, submitter_a):
+    text = (
+        TEMPLATE.read_text()
+        .replace("hosp-000123,case,", "hosp-000123,Case,")
+        .replace("hosp-000123,metastasis,", "hosp-000123,METASTASIS,")
+    )
+    client.force_login(submitter_a)
+    assert "1 created" in upload(client, text).content.decode()
