@@ -124,6 +124,11 @@ def test_an_analyst_filters_reads_and_downloads_the_counts(live_server, settings
     assert ["C44.4 Skin of scalp and neck", *scalp] in sites_table(page)
 
 
+# The visible tables that scroll sideways (hide columns) at the page's width.
+OVERFLOWING = """[...document.querySelectorAll('.table-wrap')].filter(w => w.offsetParent)
+    .filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.id)"""
+
+
 def signed_in(live_server, settings, browser, user, path="/dashboard/", *, width=1280):
     """A page of `path` after the login form, at `width` px, the first load finished."""
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain-HTTP live server
@@ -290,17 +295,20 @@ def test_every_table_is_whole_at_1280_px_with_its_protection_note(
     assert columns == Subtype.objects.count() + 3
     for toggle in page.locator(".table-toggle").all():
         toggle.click()
-    overflowing = page.evaluate(
-        """[...document.querySelectorAll('.table-wrap')].filter(w => w.offsetParent)
-        .filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.id)"""
-    )
-    assert overflowing == []
+    assert page.evaluate(OVERFLOWING) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     for note in ("#sites-note", "#intervals-note", "#heat-note"):
         assert page.locator(note).is_visible()
     # No whiskers are promised to analysts, who get no minimum or maximum.
     assert "whiskers: minimum" not in page.locator("#intervals-hint").inner_text()
     assert screenshot(page, "dashboard.png", tmp_path).stat().st_size > 10_000
+
+    # A curator's tables have more columns (minimum and maximum): whole at 1280 px too.
+    page = signed_in(live_server, settings, browser, person("curator", Role.CURATOR))
+    for toggle in page.locator(".table-toggle").all():
+        toggle.click()
+    assert page.locator("#intervals-table-wrap th", has_text="Max").count() == 1
+    assert page.evaluate(OVERFLOWING) == []
 
 
 @pytest.mark.django_db(transaction=True)

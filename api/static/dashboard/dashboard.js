@@ -361,8 +361,8 @@ function renderIntervals(body) {
   });
   document.getElementById("intervals-table-wrap").replaceChildren(table(
     "Months from primary diagnosis to metastasis per site group",
-    ["Site group", "Cases", "Metastases (n)", "Median", "Q1", "Q3",
-      ...(whiskers ? ["Min", "Max"] : []), "Synchronous"],
+    ["Site group", "Cases", "n (metas\u00ADtases)", "Median", "Q1", "Q3",
+      ...(whiskers ? ["Min", "Max"] : []), "Synchro\u00ADnous"],
     tableRows,
   ));
 }
