@@ -201,7 +201,7 @@ def test_a_correction_saves_a_new_version_and_a_stale_form_is_refused(
 
 
 def test_a_withdrawal_is_a_request_curators_see_and_the_case_stays(
-    client, submitter_a, case_of_a, curator_in_admin
+    client, submitter_a, case_of_a, curator, curator_in_admin
 ):
     hospital = client.__class__()
     hospital.force_login(submitter_a)
@@ -220,8 +220,9 @@ def test_a_withdrawal_is_a_request_curators_see_and_the_case_stays(
     assert Case.objects.filter(pk=case_of_a.pk).exists()
     queue = curator_in_admin.get("/admin/registry/casewithdrawal/").content.decode()
     assert "a duplicate of a-0002" in queue and "a-0001" in queue
-    # The curator grants it by deleting the case; the request goes with it.
-    case_of_a.delete()
+    # The curator grants it by deleting the case (the API's DELETE); the request goes with it.
+    deleted = client_for(curator).delete(f"/api/v1/cases/{case_of_a.uuid}/")
+    assert deleted.status_code == 204
     assert not CaseWithdrawal.objects.exists()
 
 
@@ -403,3 +404,16 @@ def test_spelling_variants_of_row_kinds_are_read(client, submitter_a):
     )
     client.force_login(submitter_a)
     assert "1 created" in upload(client, text).content.decode()
+
+
+@pytest.mark.parametrize("persona", ["analyst", "curator", "submitter_b"])
+def test_only_the_cases_own_hospital_may_ask_to_withdraw_it(request, case_of_a, persona):
+    from django.core.exceptions import PermissionDenied
+
+    from registry.services.withdrawals import case_request_withdrawal
+
+    with pytest.raises(PermissionDenied):
+        case_request_withdrawal(
+            case=case_of_a, reason="duplicate", actor=request.getfixturevalue(persona)
+        )
+    assert not CaseWithdrawal.objects.exists()
