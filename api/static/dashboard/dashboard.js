@@ -347,6 +347,10 @@ function renderIntervals(body) {
   if (body.rows.length) chart.replaceChildren(...lines);
 
   const stat = (value) => (value === null ? "" : number(value));
+  // An analyst's share with too few synchronous metastases behind it is hidden: say so.
+  const synchronous = (share) => (share === null && body.suppression.applied
+    ? element("td", { class: "suppressed", title: "Suppressed: too few to show" }, "supp.")
+    : element("td", { class: "num", text: share === null ? "" : `${Math.round(share * 100)}%` }));
   // Min and max only where they are given (curators): analysts' would be empty columns.
   const extremes = whiskers ? ["min", "max"] : [];
   const tableRows = [...body.rows, { ...body.total, key: "" }].map((row) => {
@@ -354,13 +358,12 @@ function renderIntervals(body) {
       ? [element("td", { class: "suppressed", colspan: 6 + extremes.length }, SUPPRESSED)]
       : ["cases", "metastases", "median", "q1", "q3", ...extremes].map((name) => row[name])
         .map((value) => element("td", { class: "num", text: stat(value) }))
-        .concat(element("td", { class: "num", text: row.share_synchronous === null ? ""
-          : `${Math.round(row.share_synchronous * 100)}%` }));
+        .concat(synchronous(row.share_synchronous));
     return element("tr", row.key ? {} : { class: "total" },
       element("th", { scope: "row", text: row.label }), ...cells);
   });
   document.getElementById("intervals-table-wrap").replaceChildren(table(
-    "Months from primary diagnosis to metastasis per site group",
+    `Months from primary diagnosis to metastasis per site group${body.suppression.applied ? "; supp.: suppressed" : ""}`,
     ["Site group", "Cases", "n (metas\u00ADtases)", "Median", "Q1", "Q3",
       ...(whiskers ? ["Min", "Max"] : []), "Synchro\u00ADnous"],
     tableRows,
