@@ -40,6 +40,7 @@ from registry.models.vocabulary import (
     Topography,
     VocabularyRelease,
 )
+from registry.models.withdrawal import CaseWithdrawal
 
 __all__ = [
     "COUNTED_CASE_FIELDS",
@@ -47,6 +48,7 @@ __all__ = [
     "Behaviour",
     "Case",
     "CaseFlag",
+    "CaseWithdrawal",
     "Citation",
     "CitationFormat",
     "Confirmation",
