@@ -10,6 +10,7 @@ what the logging configuration writes.
 import io
 import json
 import logging
+import os
 
 import pytest
 from django.conf import settings
@@ -123,3 +124,45 @@ def test_the_access_log_records_paths_without_query_strings():
     access = namespace["access_log_format"]
     assert "%(U)s" in access
     assert "%(r)s" not in access and "%(q)s" not in access and "%(f)s" not in access
+
+
+# Helper number 3's Redis database in this workspace; REDIS_TEST_URL names another.
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/3")
+
+
+@pytest.fixture
+def with_redis(settings):
+    import redis
+
+    server = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        server.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_TEST_URL}")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_TEST_URL,
+            "KEY_PREFIX": "hostile-redaction-test",
+        }
+    }
+    yield server
+    for key in server.scan_iter("hostile-redaction-test*"):
+        server.delete(key)
+
+
+def test_redis_holds_nothing_of_a_planted_text(with_redis, submitter_a, curator):
+    api = client_for(submitter_a)
+    created = api.post(CASES, payload(KEY), format="json", HTTP_IDEMPOTENCY_KEY="redis")
+    assert created.status_code == 201
+    api.get(CASES, {"q": TEXT})  # a search for the text, as a client might send it
+    client_for(None).get(CASES, HTTP_AUTHORIZATION=f"Bearer {KEY}")  # and as a junk token
+    keys = list(with_redis.scan_iter("hostile-redaction-test*"))
+    assert keys  # the throttles did write here
+    case_redact(
+        case=Case.objects.get(local_id=KEY), fields=["local_id", "misdiagnosis_text"], actor=curator
+    )
+    for key in keys:
+        stored = key + b" " + (with_redis.dump(key) or b"")
+        for value in (KEY, TEXT, "qzxvw"):
+            assert value.encode() not in stored, (key, value)
