@@ -10,10 +10,12 @@ import re
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, connections, transaction
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_header_parameters
 
 from api.faults import fault_of
+from api.home import api_not_found
 from api.parsers import json_charset_refusal
 from api.problems import (
     FAULT_RETRY_AFTER_SECONDS,
@@ -285,7 +287,7 @@ class RequestBudgetMiddleware:
         return response
 
     def _within_budget(self, request, guard):
-        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        writes = _writes_to_a_view(request)
         with contextlib.ExitStack() as stack:
             if writes:
                 # One transaction: a write past its budget leaves nothing behind.
@@ -302,6 +304,17 @@ class RequestBudgetMiddleware:
                     transaction.set_rollback(True)  # our own transaction, opened above
                 response = over_budget_response(settings.API_REQUEST_BUDGET_MS)
             return response
+
+
+def _writes_to_a_view(request) -> bool:
+    """A write that reaches a view: an unknown URL is a 404 that needs no transaction."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.func is not api_not_found
 
 
 def over_budget_response(budget_ms: int):
