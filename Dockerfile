@@ -20,6 +20,7 @@ COPY . .
 # running container must get its own from the environment.
 RUN SECRET_KEY=build-time-dummy-key-not-used-at-run-time \
     REGISTRY_PSEUDONYM_KEY=build-time-dummy-key-not-used-at-run-time \
+    REGISTRY_CELL_KEY_SECRET=build-time-dummy-key-not-used-at-run-time \
     python manage.py collectstatic --noinput --verbosity 0
 
 USER registry

@@ -93,7 +93,12 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
             command = [sys.executable, __file__, "--child", str(size), "--out", out.name]
             command += ["--runs", str(settings.runs), "--seconds", str(settings.seconds)]
             command += ["--batches", str(settings.batches)]
-            child_env = {**os.environ, "SECRET_KEY": secret, "REGISTRY_PSEUDONYM_KEY": secret}
+            child_env = {
+                **os.environ,
+                "SECRET_KEY": secret,
+                "REGISTRY_PSEUDONYM_KEY": secret,
+                "REGISTRY_CELL_KEY_SECRET": secret,
+            }
             subprocess.run(command, check=True, env=child_env)
             result = json.loads(Path(out.name).read_text())
         figures += [Figure(**figure) for figure in result["figures"]]
