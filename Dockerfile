@@ -21,6 +21,7 @@ COPY . .
 # running container must get its own from the environment.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     REGISTRY_PSEUDONYM_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    REGISTRY_CELL_KEY_SECRET="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput --verbosity 0
 
 USER registry

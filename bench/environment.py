@@ -106,6 +106,8 @@ def server_environment(url: str) -> dict[str, str]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "REGISTRY_PSEUDONYM_KEY": os.environ.get("REGISTRY_PSEUDONYM_KEY")
         or secrets.token_urlsafe(50),
+        "REGISTRY_CELL_KEY_SECRET": os.environ.get("REGISTRY_CELL_KEY_SECRET")
+        or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "API_RATE_PER_TOKEN": "100000000/minute",

@@ -99,6 +99,7 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
                 **os.environ,
                 "SECRET_KEY": secret,
                 "REGISTRY_PSEUDONYM_KEY": pseudonym_key,
+                "REGISTRY_CELL_KEY_SECRET": secrets.token_urlsafe(50),
             }
             subprocess.run(command, check=True, env=child_env)
             result = json.loads(Path(out.name).read_text())

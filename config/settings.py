@@ -5,6 +5,8 @@ hospital's server is in environment variables (see .env.example), never in code.
 """
 
 import datetime
+import hashlib
+import hmac
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +41,21 @@ if not DEBUG and (
     raise ImproperlyConfigured(
         f"REGISTRY_PSEUDONYM_KEY is refused: {_weakness}. Generate one with "
         "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+
+# The secret of the analysts' noise (registry/disclosure.py): whoever holds it can
+# compute every perturbation and undo it. Like the pseudonym key, set it once per
+# registry (changing it redraws every published number, and two draws of one count
+# average); only a development run derives one from SECRET_KEY.
+REGISTRY_CELL_KEY_SECRET = env_str("REGISTRY_CELL_KEY_SECRET", "")
+if not REGISTRY_CELL_KEY_SECRET and DEBUG:
+    REGISTRY_CELL_KEY_SECRET = hmac.new(
+        SECRET_KEY.encode(), b"registry.disclosure cell key secret", hashlib.sha256
+    ).hexdigest()
+if len(REGISTRY_CELL_KEY_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "Set REGISTRY_CELL_KEY_SECRET (at least 32 random characters): it keys the noise "
+        "on analysts' counts. Only DEBUG=true derives one."
     )
 
 ALLOWED_HOSTS = env_list(
