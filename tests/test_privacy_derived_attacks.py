@@ -187,6 +187,11 @@ def exact_life_tables(
     return {g: {p: tuple(v) for p, v in t.items()} for g, t in tables.items()}
 
 
+def life_tables_of(rows: list[LesionRow], by: str | None) -> dict[str, dict]:
+    """The groups' exact life tables and the overall one (key "all")."""
+    return {**exact_life_tables(rows, by), "all": exact_life_tables(rows, None).get("all", {})}
+
+
 def get(client, path: str, **params) -> dict | None:
     """An analyst's answer, or None when the question is refused (no information)."""
     response = client.get(STATS + path, params)
@@ -244,7 +249,7 @@ def test_survival_steps_give_no_confident_claim_about_a_hidden_death_count(
         if body is None:
             continue
         filters = {k: v for k, v in query.items() if k != "by"}
-        truth = exact_life_tables(selected(registry, filters), query.get("by"))
+        truth = life_tables_of(selected(registry, filters), query.get("by"))
         for group, steps in survival_steps(body):
             table = truth.get(group["key"], {})
             for start, end, before, after, at_risk in steps:
@@ -274,7 +279,7 @@ def test_every_step_of_an_analysts_curve_holds_the_threshold_of_deaths_and_censo
         if body is None:
             continue
         filters = {k: v for k, v in query.items() if k != "by"}
-        truth = exact_life_tables(selected(registry, filters), query.get("by"))
+        truth = life_tables_of(selected(registry, filters), query.get("by"))
         for group, steps in survival_steps(body):
             table = truth.get(group["key"], {})
             for start, end, _, _, _ in steps:

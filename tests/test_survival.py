@@ -53,14 +53,37 @@ def test_curators_curve_is_kaplan_meier_on_the_coarsened_times(cohorts, curator)
     assert [p.at_risk for p in overall.points][:4] == [52, 52, 52, 38]
 
 
-def test_analysts_see_no_step_where_fewer_than_the_threshold_remain(cohorts, analyst):
+def test_analysts_curve_merges_points_until_each_step_holds_the_threshold(cohorts, analyst):
     table = survival(selection=CountedSelection(analyst, CaseFilters()), by=None)
-    # At risk from 36 months on: 11 bone cases, then none.
-    shown = [point.months for point in table.overall.points]
-    assert shown == [0, 3, 6, 12, 18, 24, 36, 48]
-    for point in table.overall.points:
-        assert point.at_risk >= 11
-    assert table.overall.excluded is None  # 3 excluded: below the threshold
+    overall = table.overall
+    # Deaths: 14 at 6, 11 at 48; censorings: 5 at 12, 12 at 18, 10 at 24. Months 0-18 hold
+    # 14 deaths and 17 censorings; 24-120 only 10 censorings, so the curve ends at 18.
+    assert overall.curve == "coarsened"
+    assert [point.months for point in overall.points] == [18]
+    (step,) = overall.points
+    assert step.deaths >= 11 and step.censored >= 11 and step.at_risk >= 11
+    # Actuarial: 14 deaths among 52 - 17/2 at risk (published counts: near, not exact).
+    assert step.survival == pytest.approx(1 - 14 / (52 - 17 / 2), abs=0.05)
+    assert overall.excluded is None  # 3 excluded: below the threshold
+
+
+def test_a_group_whose_first_step_never_fills_is_shown_without_a_curve(cohorts, analyst):
+    table = survival(selection=CountedSelection(analyst, CaseFilters()), by=Dimension.SITE)
+    skin = next(group for group in table.groups if group.key == "C44.4")
+    # 14 deaths but 10 censorings: no step ever holds the threshold of both.
+    assert skin.curve == "withheld"
+    assert skin.points == () and skin.median is None
+    assert skin.cases is not None  # 24 cases: the group itself is shown
+    assert table.logrank is None  # one curve left to compare
+
+
+def test_curators_see_a_step_at_every_point(cohorts, curator):
+    table = survival(selection=CountedSelection(curator, CaseFilters()), by=None)
+    assert table.overall.curve == "exact"
+    deaths = {point.months: point.deaths for point in table.overall.points}
+    censored = {point.months: point.censored for point in table.overall.points}
+    assert deaths[6] == 14 and deaths[48] == 11 and deaths[3] == 0
+    assert (censored[12], censored[18], censored[24]) == (5, 12, 10)
 
 
 def test_a_group_below_the_threshold_is_left_out_for_analysts_only(cohorts, analyst, curator):
@@ -98,9 +121,11 @@ def test_analysts_survival_shows_no_number_below_the_threshold(cohorts, analyst)
     for group in [body["overall"], *body["groups"]]:
         for name in ("cases", "events", "excluded"):
             assert group[name] is None or group[name] >= 11
-        assert all(point["at_risk"] >= 11 for point in group["points"])
+        for point in group["points"]:
+            assert min(point["at_risk"], point["deaths"], point["censored"]) >= 11
     assert body["overall"]["excluded"] is None
-    assert body["logrank"]["degrees_of_freedom"] == 1
+    assert [group["curve"] for group in body["groups"]] == ["coarsened", "withheld"]
+    assert body["logrank"] is None  # one curve shown
 
 
 def test_curators_survival_is_exact_and_says_how_many_were_excluded(cohorts, curator):
@@ -116,6 +141,8 @@ def test_curators_survival_is_exact_and_says_how_many_were_excluded(cohorts, cur
         "survival": pytest.approx(10 / 24, abs=0.001),
         "lower": skin["points"][2]["lower"],
         "upper": skin["points"][2]["upper"],
+        "deaths": 14,
+        "censored": 0,
     }
     assert skin["points"][2]["lower"] < 10 / 24 < skin["points"][2]["upper"]
 
@@ -254,12 +281,12 @@ def test_the_profile_page_is_for_analysts_and_curators(client, db, submitter_a, 
 def test_the_same_cases_give_an_analyst_the_same_curve_by_any_route(cohorts, analyst):
     client = client_for(analyst)
     by_group = client.get(SURVIVAL, {"by": "site_group"}).json()
-    skin = next(group for group in by_group["groups"] if group["key"] == "Skin")
-    filtered = client.get(SURVIVAL, {"site_group": "Skin"}).json()["overall"]
-    # Every case here has one metastasis: its first in Skin is its first.
-    assert {**filtered, "key": "Skin", "label": "Skin"} == skin
-    # At month 0 the risk table counts exactly the group's included cases: one number.
-    assert skin["points"][0]["at_risk"] == skin["cases"]
+    bone = next(group for group in by_group["groups"] if group["curve"] == "coarsened")
+    filtered = client.get(SURVIVAL, {"site_group": bone["key"]}).json()["overall"]
+    # Every case here has one metastasis: its first in the group is its first.
+    assert {**filtered, "key": bone["key"], "label": bone["label"]} == bone
+    # The first step begins at month 0 with exactly the group's included cases: one number.
+    assert bone["points"][0]["at_risk"] == bone["cases"]
 
 
 def test_a_profile_is_json_only_and_says_so(curator, db):
