@@ -294,3 +294,27 @@ def test_a_profile_is_json_only_and_says_so(curator, db):
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert (error["field"], error["message"]) == ("format", "Use json.")
+
+
+def test_a_share_that_would_tell_the_few_cases_without_the_site_is_withheld(db, analyst):
+    """20 of 25 cases at the scalp: a share of 0.8 would say 5 cases had no scalp metastasis."""
+    create_clinical_cases(
+        cohort(20, site="C44.4", months=10, follow_up=15, dead=True)
+        + cohort(5, site="C41.2", months=0, follow_up=20, dead=False)
+    )
+    body = client_for(analyst).get("/api/v1/stats/site-shares/", {"group_by": "code"}).json()
+    (scalp,) = body["rows"]
+    assert scalp["key"] == "C44.4" and scalp["cases"] >= 11
+    assert (scalp["share"], scalp["lower"], scalp["upper"]) == (None, None, None)
+    assert scalp["share_withheld"] is True and scalp["suppressed"] is False
+
+
+def test_a_share_with_enough_cases_on_both_sides_is_given(db, analyst):
+    create_clinical_cases(
+        cohort(20, site="C44.4", months=10, follow_up=15, dead=True)
+        + cohort(15, site="C41.2", months=0, follow_up=20, dead=False)
+    )
+    body = client_for(analyst).get("/api/v1/stats/site-shares/", {"group_by": "code"}).json()
+    shares = {row["key"]: row for row in body["rows"]}
+    assert shares["C44.4"]["share"] == pytest.approx(20 / 35, abs=0.1)
+    assert shares["C44.4"]["share_withheld"] is False

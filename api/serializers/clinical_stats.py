@@ -105,6 +105,10 @@ class ShareRowSerializer(serializers.Serializer):
     lower = serializers.FloatField(allow_null=True, help_text="Clopper–Pearson 95 % interval")
     upper = serializers.FloatField(allow_null=True)
     suppressed = serializers.BooleanField()
+    share_withheld = serializers.BooleanField(
+        help_text="The cases are shown, but the share is not: fewer than the threshold of the "
+        "cases selected lack this site, and a share would tell how many (analysts only)"
+    )
 
 
 class ShareTotalSerializer(serializers.Serializer):
@@ -200,10 +204,12 @@ def site_shares_document(table, *, caution: str, confidence_level: float, **cont
             "lower": row.lower,
             "upper": row.upper,
             "suppressed": row.suppressed,
+            "share_withheld": row.share_withheld,
         }
 
     total = share(table.total)
     total.pop("key")
+    total.pop("share_withheld")
     return {
         **document(
             counting="cases",
