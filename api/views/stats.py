@@ -13,6 +13,7 @@ response examples are files in `api/examples/`.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -33,8 +34,11 @@ from api.permissions import CanReadStatistics
 from api.renderers import CSVRenderer
 from api.serializers import clinical_stats as clinical_shapes
 from api.serializers import stats as shapes
+from api.statistics_limits import DailyTableBudgetExceeded, PersonStatisticsThrottle
+from api.throttling import TokenRateThrottle
 from registry import access, stats
 from registry.selectors import CaseFilters, CountedSelection, given_filters
+from registry.services.statistics_log import statistics_query_record
 from registry.stats import profile, shares, survival
 
 # `?format=` is left out of the schema: each operation answers one media type
@@ -60,6 +64,7 @@ class StatisticsView(APIView):
 
     permission_classes = [CanReadStatistics]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    throttle_classes = [TokenRateThrottle, PersonStatisticsThrottle]
     options_class = shapes.SiteOptions
     document_class = shapes.SiteCountsSerializer
     csv_name = "statistics"
@@ -81,8 +86,25 @@ class StatisticsView(APIView):
         )
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
+        if not policy.exact:
+            self.log_question(request, filters, options.validated_data)
         body = self.count(selection, filters=filters, access=policy, **options.validated_data)
         return Response(self.document_class(body).data)
+
+    def log_question(self, request, filters: CaseFilters, options: dict) -> None:
+        """Record an analyst's question (never the answer); 429 past the daily table budget."""
+        parameters = {
+            **given_filters(filters),
+            **{name: getattr(value, "lower_bounds", value) for name, value in options.items()},
+        }
+        record = statistics_query_record(
+            user=request.user,
+            endpoint=self.csv_name,
+            parameters=parameters,
+            budget=settings.REGISTRY_ANALYST_DAILY_TABLES,
+        )
+        if record.refused:
+            raise DailyTableBudgetExceeded(record)
 
     def count(
         self,
@@ -274,6 +296,7 @@ class SiteProfileView(StatisticsView):
     renderer_classes = [JSONRenderer]
     options_class = _NoOptions
     document_class = clinical_shapes.SiteProfileSerializer
+    csv_name = "site-profile"  # no CSV: the name of its table in the analysts' query log
 
     def count(self, selection, *, filters: CaseFilters, **context) -> dict:
         named = {

@@ -1,15 +1,15 @@
 """The curation admin: review queue, case corrections with history, vocabularies,
-institutions, users and API tokens.
+institutions, users and API tokens, the analysts' use of the statistics.
 
 Importing the modules registers their admins; each write calls a service.
 """
 
 from django.contrib import admin
 
-from registry.admin import cases, people, tokens, vocabularies
+from registry.admin import analyst_use, cases, people, tokens, vocabularies
 
 admin.site.site_header = "Rare-metastasis registry"
 admin.site.site_title = "Registry curation"
 admin.site.index_title = "Curation"
 
-__all__ = ["cases", "people", "tokens", "vocabularies"]
+__all__ = ["analyst_use", "cases", "people", "tokens", "vocabularies"]

@@ -29,6 +29,7 @@ from registry.models.flags import CaseFlag
 from registry.models.idempotency import IdempotencyRecord, IdempotencyState
 from registry.models.institution import Institution, User
 from registry.models.redaction import Redaction
+from registry.models.statistics_query import StatisticsQuery
 from registry.models.token import ApiToken
 from registry.models.vocabulary import (
     Morphology,
@@ -68,6 +69,7 @@ __all__ = [
     "Sex",
     "Source",
     "StageGroup",
+    "StatisticsQuery",
     "Subtype",
     "Topography",
     "Treatment",
