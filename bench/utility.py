@@ -117,6 +117,60 @@ def measure(size: int) -> dict:
     return {"size": size, **{name: family.summary() for name, family in families.items()}}
 
 
+def log_cost(size: int) -> dict | None:
+    """The analysts' query log's INSERT against the analyst's request it rides on, in one run.
+
+    With 500 tables already logged today for the analyst (the default budget), the
+    median time of logging one more, over the median time of counting and protecting
+    a per-site table for that analyst. None where the checkout has no query log.
+    """
+    import time
+
+    try:
+        from registry.services.statistics_log import statistics_query_record
+    except ImportError:
+        return None
+    from django.db import transaction
+
+    from registry.access import statistics_access
+    from registry.models import Role, User
+    from registry.selectors import CaseFilters, CountedSelection
+    from registry.stats import site_counts
+
+    def median_seconds(action, repeats: int) -> float:
+        times = []
+        for index in range(repeats):
+            started = time.perf_counter()
+            action(index)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    with transaction.atomic():
+        analyst = User.objects.create(username="bench-utility-analyst", role=Role.ANALYST)
+        for index in range(500):
+            statistics_query_record(
+                user=analyst, endpoint="sites", parameters={"n": index}, budget=10**9
+            )
+        logging = median_seconds(
+            lambda i: statistics_query_record(
+                user=analyst, endpoint="sites", parameters={"n": 1000 + i}, budget=10**9
+            ),
+            200,
+        )
+        selection = CountedSelection(analyst, CaseFilters())
+        protect = statistics_access(analyst)
+        counting = median_seconds(
+            lambda i: site_counts(selection=selection, group_by="site_group").protected(protect),
+            20,
+        )
+        transaction.set_rollback(True)
+    return {
+        "log_ms": round(logging * 1000, 3),
+        "request_ms": round(counting * 1000, 3),
+        "ratio": round(logging / counting, 4),
+    }
+
+
 def measure_in_child(size: int, out: Path) -> None:
     from bench.environment import django_setup, ensure_database, ensure_size, size_database
 
@@ -129,7 +183,7 @@ def measure_in_child(size: int, out: Path) -> None:
     call_command("migrate", verbosity=0)
     call_command("load_vocabularies", stdout=io.StringIO())
     ensure_size(size)
-    out.write_text(json.dumps(measure(size)))
+    out.write_text(json.dumps({**measure(size), "log_cost": log_cost(size)}))
 
 
 def table(results: list[dict], label: str) -> str:
@@ -145,6 +199,13 @@ def table(results: list[dict], label: str) -> str:
             lines.append(
                 f"| {result['size']:,} | {name} | {f['cells']} | {f['shown']} | "
                 f"{f['share_shown']} | {f['mean_error']} | {f['largest_error']} |"
+            )
+    for result in results:
+        cost = result.get("log_cost")
+        if cost:
+            lines.append(
+                f"\n{result['size']:,} cases: logging a question {cost['log_ms']} ms, an "
+                f"analyst's per-site table {cost['request_ms']} ms (ratio {cost['ratio']})"
             )
     return "\n".join(lines)
 
