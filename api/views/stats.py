@@ -209,9 +209,10 @@ class IntervalsView(StatisticsView):
     description = (
         "Over metastases with a known interval: n, median, quartiles, min, max and the share "
         "synchronous (month 0), exact for curators. For analysts, n and the share come from "
-        "perturbed counts, the quartiles from a histogram of perturbed counts, min and max are "
-        "null, and a row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left "
-        "out. CSV (stats/intervals.csv): "
+        "perturbed counts, the quartiles from a histogram of perturbed counts whose bins are "
+        "merged until each holds REGISTRY_MIN_CELL_COUNT cases, min and max are null, and a "
+        "row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left out. "
+        "CSV (stats/intervals.csv): "
         "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     )
     options_class = shapes.SiteOptions
@@ -235,9 +236,10 @@ class SurvivalView(StatisticsView):
         "(lifelines) at fixed time points, with 95 % bands, the median and, between groups, "
         "a log-rank test. `by` gives one curve per value (e.g. by=site_group); cases without "
         "what the estimate needs are counted as excluded. For analysts the life table is "
-        "perturbed by the cell-key method, the risk table protected like any count, a curve "
-        "stops before fewer than REGISTRY_MIN_CELL_COUNT remain at risk and a smaller group is "
-        "left out. CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
+        "merged into steps that each hold at least REGISTRY_MIN_CELL_COUNT deaths and "
+        "censorings (curve: coarsened; withheld when none does), the risk table protected "
+        "like any count, and a smaller group is left out. "
+        "CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
         "lower,upper, one line per point."
     )
     answer = ESTIMATE
@@ -259,7 +261,8 @@ class SiteSharesView(StatisticsView):
         "For the cases selected (e.g. primary_category=C50), the share with a metastasis at "
         "each site, with a Clopper–Pearson 95 % interval. A share among the cases reported to "
         "the registry, not a population frequency. For analysts, computed from the published "
-        "counts; a site below REGISTRY_MIN_CELL_COUNT is left out. "
+        "counts; a site below REGISTRY_MIN_CELL_COUNT is left out, and a share whose cases "
+        "without the site would be fewer is withheld (share_withheld). "
         "CSV (stats/site-shares.csv): key,label,cases,share,lower,upper,suppressed; the last "
         "line is the total."
     )
