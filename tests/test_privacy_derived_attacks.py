@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry.models import Metastasis, ReviewStatus
 from tests.api_helpers import client_for
@@ -383,3 +385,52 @@ def test_a_shown_share_leaves_the_threshold_of_cases_on_either_side(registry, an
                 small.append((filters, row["key"], without))
     assert shares_read >= 20
     assert not small, small[:5]
+
+
+# ---------------------------------------------------------------- the rules, on any table
+
+counts_per_point = st.lists(
+    st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=11, max_size=11
+)
+
+
+@given(table=counts_per_point, keys=st.integers(0, 10**6))
+@settings(max_examples=200, deadline=None)
+def test_every_analyst_step_holds_the_threshold_and_the_steps_tile_the_points(table, keys):
+    from registry.access import StatisticsAccess
+    from registry.disclosure import Tally
+    from registry.stats.survival import TIME_POINTS as POINTS
+    from registry.stats.survival import _Counts, _steps
+
+    counts = _Counts()
+    for index, (point, (deaths, censored)) in enumerate(zip(POINTS, table, strict=True)):
+        counts.deaths[point] = Tally(deaths, keys + 7 * index)
+        counts.censored[point] = Tally(censored, keys + 13 * index)
+    analyst = StatisticsAccess(exact=False, threshold=THRESHOLD, counted_statuses=("verified",))
+    steps, rest = _steps(counts, analyst)
+    for step in steps:
+        assert step.deaths.n >= THRESHOLD and step.censored.n >= THRESHOLD
+    starts = [POINTS[0]] + [POINTS[POINTS.index(s.end) + 1] for s in steps[:-1]]
+    assert [s.start for s in steps] == starts[: len(steps)]  # contiguous, from month 0
+    assert sum(s.deaths.n + s.censored.n for s in steps) + rest.n == sum(map(sum, table))
+    curator = StatisticsAccess(exact=True, threshold=THRESHOLD, counted_statuses=None)
+    exact_steps, _ = _steps(counts, curator)
+    assert [(s.start, s.end) for s in exact_steps] == [(p, p) for p in POINTS]
+
+
+@given(cases=st.lists(st.integers(0, 25), min_size=9, max_size=9), keys=st.integers(0, 10**6))
+@settings(max_examples=200, deadline=None)
+def test_every_merged_bin_holds_the_threshold_and_the_bins_tile_the_months(cases, keys):
+    from registry.disclosure import Tally
+    from registry.stats.time_to_metastasis import INTERVAL_BINS, merged_bins
+
+    counts = [(Tally(n, keys + 11 * i), n) for i, n in enumerate(cases)]
+    bins = merged_bins(counts, THRESHOLD)
+    if not bins:
+        assert sum(cases) < THRESHOLD + 5  # not even all of them together would be shown
+        return
+    firsts = [first for first, _ in INTERVAL_BINS]
+    starts = [firsts.index(merged.first) for merged in bins]
+    assert starts[0] == 0 and bins[-1].last is None  # from month 0 to the open end
+    for start, stop in zip(starts, [*starts[1:], len(firsts)], strict=True):
+        assert sum(cases[start:stop]) >= THRESHOLD, (bins, cases)
