@@ -434,3 +434,14 @@ def test_every_merged_bin_holds_the_threshold_and_the_bins_tile_the_months(cases
     assert starts[0] == 0 and bins[-1].last is None  # from month 0 to the open end
     for start, stop in zip(starts, [*starts[1:], len(firsts)], strict=True):
         assert sum(cases[start:stop]) >= THRESHOLD, (bins, cases)
+
+
+def test_the_scorers_truth_is_the_curators_exact_life_table(registry, curator):
+    """The exact figures the claims are scored against agree with what a curator is shown."""
+    body = client_for(curator).get(STATS + "survival/", {"status": "verified", "by": "sex"})
+    assert body.status_code == 200
+    truth = life_tables_of(registry, "sex")
+    for group in [body.json()["overall"], *body.json()["groups"]]:
+        table = truth[group["key"]]
+        for point in group["points"]:
+            assert (point["deaths"], point["censored"]) == table.get(point["months"], (0, 0))
