@@ -164,7 +164,7 @@ def test_survival_as_csv_is_one_line_per_point(cohorts, curator):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="survival.csv"'
     lines = response.content.decode().splitlines()
-    assert lines[0] == "group_key,group_label,months,at_risk,survival,lower,upper"
+    assert lines[0] == "group_key,group_label,months,at_risk,survival,lower,upper,deaths,censored"
     assert lines[1].startswith("all,All cases,0,52,1.0,")
 
 

@@ -240,7 +240,7 @@ class SurvivalView(StatisticsView):
         "censorings (curve: coarsened; withheld when none does), the risk table protected "
         "like any count, and a smaller group is left out. "
         "CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
-        "lower,upper, one line per point."
+        "lower,upper,deaths,censored, one line per point."
     )
     answer = ESTIMATE
     options_class = clinical_shapes.SurvivalOptions
