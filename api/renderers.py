@@ -74,7 +74,8 @@ def crosstab_lines(data: dict) -> list[list]:
 
 def survival_lines(data: dict) -> list[list]:
     """Header, then one line per point of each curve: the overall one first (key `all`)."""
-    lines = [["group_key", "group_label", "months", "at_risk", "survival", "lower", "upper"]]
+    figures = ("months", "at_risk", "survival", "lower", "upper", "deaths", "censored")
+    lines = [["group_key", "group_label", *figures]]
     groups = ([data["overall"]] if data["overall"] else []) + data["groups"]
     for group in groups:
         for point in group["points"]:
@@ -82,7 +83,7 @@ def survival_lines(data: dict) -> list[list]:
                 [
                     group["key"],
                     group["label"],
-                    *(point[n] for n in ("months", "at_risk", "survival", "lower", "upper")),
+                    *(point[n] for n in figures),
                 ]
             )
     return lines

@@ -55,6 +55,15 @@ class RegistryAutoSchema(AutoSchema):
         if writes:
             statuses["413"] = "The request body is too large"
             statuses["415"] = "The body is not application/json in UTF-8 (or UTF-16/32)"
+        if getattr(self.view, "throttle_classes", None) and any(
+            getattr(throttle, "scope", "") == "statistics_person"
+            for throttle in self.view.throttle_classes
+        ):
+            statuses["429"] = (
+                "Too many requests for this token or this person (token and session together), "
+                "or, for analysts, a new table past the daily budget of distinct tables "
+                "(code daily_table_budget); retry after Retry-After seconds"
+            )
         if "{" in self.path:
             statuses["404"] = "No such resource, or not yours to see"
         if method in ("PUT", "PATCH", "DELETE"):

@@ -267,6 +267,10 @@ PATIENT_LEVEL_PATH_PREFIXES = ("/api/v1/cases/", "/api/v1/fhir/")
 # ---------------------------------------------------------------- registry
 # Cells of aggregate tables below this count are suppressed for non-curators.
 REGISTRY_MIN_CELL_COUNT = env_int("REGISTRY_MIN_CELL_COUNT", 11)
+# Bounded use of the statistics (api/statistics_limits.py): requests per person, token and
+# dashboard session together, and distinct tables an analyst may ask per UTC day.
+API_STATISTICS_RATE_PER_PERSON = env_str("API_STATISTICS_RATE_PER_PERSON", "120/minute")
+REGISTRY_ANALYST_DAILY_TABLES = env_int("REGISTRY_ANALYST_DAILY_TABLES", 500)
 # Hours an Idempotency-Key is remembered; a resend after that is a new request.
 REGISTRY_IDEMPOTENCY_TTL_HOURS = env_int("REGISTRY_IDEMPOTENCY_TTL_HOURS", 24)
 if REGISTRY_IDEMPOTENCY_TTL_HOURS < 1:

@@ -13,6 +13,10 @@ os.environ.setdefault("REGISTRY_PSEUDONYM_KEY", "test-only-pseudonym-key-not-for
 os.environ.setdefault("REGISTRY_CELL_KEY_SECRET", "test-only-cell-key-secret-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Attack suites ask thousands of tables: they measure the statistics' protection alone.
+# tests/test_statistics_use.py sets the limits it tests.
+os.environ.setdefault("API_STATISTICS_RATE_PER_PERSON", "100000/minute")
+os.environ.setdefault("REGISTRY_ANALYST_DAILY_TABLES", "1000000")
 
 from config.settings import *  # noqa: F403
 

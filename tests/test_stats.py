@@ -43,6 +43,7 @@ from registry.stats import (
     vendors,
 )
 from registry.stats.dimensions import FIELD
+from registry.stats.time_to_metastasis import exact_bins, merged_bins
 from tests.api_helpers import client_for
 from tests.factories import InstitutionFactory, founding_payload
 from tests.stats_helpers import STATS, cells_of, get, rows_of
@@ -503,12 +504,24 @@ def test_intervals_leave_small_rows_out_and_give_analysts_no_extremes(
 
 def test_a_histogram_quantile_interpolates_within_its_bin():
     counts = [0] * len(stats.INTERVAL_BINS)
-    assert stats.histogram_quantile(counts, 0.5) is None
+    assert stats.histogram_quantile(exact_bins(counts), 0.5) is None
     counts[0], counts[3] = 10, 10  # ten at month 0, ten in months 7-12
-    assert stats.histogram_quantile(counts, 0.25) == 0.0
-    assert stats.histogram_quantile(counts, 0.75) == 10.0  # half-way through [7, 13)
+    assert stats.histogram_quantile(exact_bins(counts), 0.25) == 0.0
+    assert stats.histogram_quantile(exact_bins(counts), 0.75) == 10.0  # half-way through [7, 13)
     counts[-1] = 100
-    assert stats.histogram_quantile(counts, 0.9) == 121.0  # the open bin: its first month
+    assert stats.histogram_quantile(exact_bins(counts), 0.9) == 121.0  # the open bin: its first
+
+
+def test_bins_under_the_threshold_merge_so_no_quartile_sits_on_a_small_bin():
+    # Cases per bin: 4 at month 0, 9 in 1-3, 30 in 4-6, 2 later on.
+    cases = [4, 9, 30, 0, 0, 0, 0, 0, 2]
+    counts = [(Tally(n, 7 * n), n) for n in cases]
+    bins = merged_bins(counts, threshold=11)
+    # 0 and 1-3 hold 13 together; 4-6 alone; the last 2 join it, open-ended.
+    assert [(b.first, b.last) for b in bins] == [(0, 3), (4, None)]
+    assert stats.histogram_quantile(bins, 0.25) not in (0.0, None)  # no quartile at month 0
+    assert stats.histogram_quantile(bins, 0.75) is None  # in a merged open bin: not placed
+    assert merged_bins([(Tally(2, 1), 2)] + [(Tally(), 0)] * 8, threshold=11) == []
 
 
 # ---------------------------------------------------------------- one query per site count

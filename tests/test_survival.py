@@ -53,14 +53,47 @@ def test_curators_curve_is_kaplan_meier_on_the_coarsened_times(cohorts, curator)
     assert [p.at_risk for p in overall.points][:4] == [52, 52, 52, 38]
 
 
-def test_analysts_see_no_step_where_fewer_than_the_threshold_remain(cohorts, analyst):
-    table = survival(selection=CountedSelection(analyst, CaseFilters()), by=None)
-    # At risk from 36 months on: 11 bone cases, then none.
-    shown = [point.months for point in table.overall.points]
-    assert shown == [0, 3, 6, 12, 18, 24, 36, 48]
-    for point in table.overall.points:
-        assert point.at_risk >= 11
-    assert table.overall.excluded is None  # 3 excluded: below the threshold
+# Far enough from the threshold (11) that a hiding jitter of a few cases changes nothing:
+# 20 die at 5 months after the metastasis; 8 censored at 12, 12 at 20, 10 at 30; 20 die at 40.
+MERGED = (
+    cohort(20, site="C44.4", months=10, follow_up=15, dead=True)
+    + cohort(8, site="C44.4", months=10, follow_up=22, dead=False)
+    + cohort(12, site="C44.4", months=10, follow_up=30, dead=False)
+    + cohort(10, site="C44.4", months=10, follow_up=40, dead=False)
+    + cohort(20, site="C44.4", months=10, follow_up=50, dead=True)
+)
+
+
+def test_analysts_curve_merges_points_until_each_step_holds_the_threshold(db, analyst):
+    create_clinical_cases(MERGED)
+    overall = survival(selection=CountedSelection(analyst, CaseFilters()), by=None).overall
+    # Months 0-18 hold 20 deaths and 20 censorings; 24-120 only 10 censorings: the curve
+    # ends at 18, and what follows (30 cases) is at risk there.
+    assert overall.curve == "coarsened"
+    assert [point.months for point in overall.points] == [18]
+    (step,) = overall.points
+    assert step.deaths >= 11 and step.censored >= 11 and step.at_risk >= 11
+    # Actuarial: 20 deaths among 70 - 20/2 at risk (published counts: near, not exact).
+    assert step.survival == pytest.approx(1 - 20 / (70 - 20 / 2), abs=0.05)
+
+
+def test_a_group_whose_first_step_never_fills_is_shown_without_a_curve(cohorts, analyst):
+    table = survival(selection=CountedSelection(analyst, CaseFilters()), by=Dimension.SITE)
+    skin = next(group for group in table.groups if group.key == "C44.4")
+    # 14 deaths but 10 censorings: no step ever holds the threshold of both.
+    assert skin.curve == "withheld"
+    assert skin.points == () and skin.median is None
+    assert skin.cases is not None  # 24 cases: the group itself is shown
+    assert table.logrank is None  # one curve left to compare
+
+
+def test_curators_see_a_step_at_every_point(cohorts, curator):
+    table = survival(selection=CountedSelection(curator, CaseFilters()), by=None)
+    assert table.overall.curve == "exact"
+    deaths = {point.months: point.deaths for point in table.overall.points}
+    censored = {point.months: point.censored for point in table.overall.points}
+    assert deaths[6] == 14 and deaths[48] == 11 and deaths[3] == 0
+    assert (censored[12], censored[18], censored[24]) == (5, 12, 10)
 
 
 def test_a_group_below_the_threshold_is_left_out_for_analysts_only(cohorts, analyst, curator):
@@ -98,9 +131,13 @@ def test_analysts_survival_shows_no_number_below_the_threshold(cohorts, analyst)
     for group in [body["overall"], *body["groups"]]:
         for name in ("cases", "events", "excluded"):
             assert group[name] is None or group[name] >= 11
-        assert all(point["at_risk"] >= 11 for point in group["points"])
+        for point in group["points"]:
+            assert min(point["at_risk"], point["deaths"], point["censored"]) >= 11
     assert body["overall"]["excluded"] is None
-    assert body["logrank"]["degrees_of_freedom"] == 1
+    # Skin never holds 11 censorings; bone's 11 deaths sit at the threshold itself.
+    assert body["groups"][1]["curve"] == "withheld"
+    assert body["groups"][0]["curve"] in ("coarsened", "withheld")
+    assert body["logrank"] is None  # at most one curve drawn
 
 
 def test_curators_survival_is_exact_and_says_how_many_were_excluded(cohorts, curator):
@@ -116,6 +153,8 @@ def test_curators_survival_is_exact_and_says_how_many_were_excluded(cohorts, cur
         "survival": pytest.approx(10 / 24, abs=0.001),
         "lower": skin["points"][2]["lower"],
         "upper": skin["points"][2]["upper"],
+        "deaths": 14,
+        "censored": 0,
     }
     assert skin["points"][2]["lower"] < 10 / 24 < skin["points"][2]["upper"]
 
@@ -125,7 +164,7 @@ def test_survival_as_csv_is_one_line_per_point(cohorts, curator):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="survival.csv"'
     lines = response.content.decode().splitlines()
-    assert lines[0] == "group_key,group_label,months,at_risk,survival,lower,upper"
+    assert lines[0] == "group_key,group_label,months,at_risk,survival,lower,upper,deaths,censored"
     assert lines[1].startswith("all,All cases,0,52,1.0,")
 
 
@@ -254,12 +293,14 @@ def test_the_profile_page_is_for_analysts_and_curators(client, db, submitter_a, 
 def test_the_same_cases_give_an_analyst_the_same_curve_by_any_route(cohorts, analyst):
     client = client_for(analyst)
     by_group = client.get(SURVIVAL, {"by": "site_group"}).json()
-    skin = next(group for group in by_group["groups"] if group["key"] == "Skin")
-    filtered = client.get(SURVIVAL, {"site_group": "Skin"}).json()["overall"]
-    # Every case here has one metastasis: its first in Skin is its first.
-    assert {**filtered, "key": "Skin", "label": "Skin"} == skin
-    # At month 0 the risk table counts exactly the group's included cases: one number.
-    assert skin["points"][0]["at_risk"] == skin["cases"]
+    assert by_group["groups"]
+    for group in by_group["groups"]:
+        filtered = client.get(SURVIVAL, {"site_group": group["key"]}).json()["overall"]
+        # Every case here has one metastasis: its first in the group is its first.
+        assert {**filtered, "key": group["key"], "label": group["label"]} == group
+        # A first step begins at month 0 with exactly the group's included cases: one number.
+        if group["points"]:
+            assert group["points"][0]["at_risk"] == group["cases"]
 
 
 def test_a_profile_is_json_only_and_says_so(curator, db):
@@ -267,3 +308,27 @@ def test_a_profile_is_json_only_and_says_so(curator, db):
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert (error["field"], error["message"]) == ("format", "Use json.")
+
+
+def test_a_share_that_would_tell_the_few_cases_without_the_site_is_withheld(db, analyst):
+    """20 of 25 cases at the scalp: a share of 0.8 would say 5 cases had no scalp metastasis."""
+    create_clinical_cases(
+        cohort(20, site="C44.4", months=10, follow_up=15, dead=True)
+        + cohort(5, site="C41.2", months=0, follow_up=20, dead=False)
+    )
+    body = client_for(analyst).get("/api/v1/stats/site-shares/", {"group_by": "code"}).json()
+    (scalp,) = body["rows"]
+    assert scalp["key"] == "C44.4" and scalp["cases"] >= 11
+    assert (scalp["share"], scalp["lower"], scalp["upper"]) == (None, None, None)
+    assert scalp["share_withheld"] is True and scalp["suppressed"] is False
+
+
+def test_a_share_with_enough_cases_on_both_sides_is_given(db, analyst):
+    create_clinical_cases(
+        cohort(20, site="C44.4", months=10, follow_up=15, dead=True)
+        + cohort(15, site="C41.2", months=0, follow_up=20, dead=False)
+    )
+    body = client_for(analyst).get("/api/v1/stats/site-shares/", {"group_by": "code"}).json()
+    shares = {row["key"]: row for row in body["rows"]}
+    assert shares["C44.4"]["share"] == pytest.approx(20 / 35, abs=0.1)
+    assert shares["C44.4"]["share_withheld"] is False

@@ -35,10 +35,21 @@ class SurvivalOptions(serializers.Serializer):
 
 class SurvivalPointSerializer(serializers.Serializer):
     months = serializers.IntegerField(help_text="Months after the metastasis")
-    at_risk = count_field(help_text="Cases still at risk at this point (protected like any count)")
+    at_risk = count_field(
+        help_text="Cases at risk when the step that ends here begins: for curators, at this "
+        "point (protected like any count)"
+    )
     survival = serializers.FloatField(help_text="Kaplan–Meier estimate of survival to here")
     lower = serializers.FloatField(allow_null=True, help_text="95 % band, lower")
     upper = serializers.FloatField(allow_null=True, help_text="95 % band, upper")
+    deaths = count_field(
+        help_text="Deaths in the step that ends here (since the previous point); for analysts "
+        "steps are merged until each holds at least REGISTRY_MIN_CELL_COUNT"
+    )
+    censored = count_field(
+        help_text="Cases last seen alive in the step that ends here; for analysts at least "
+        "REGISTRY_MIN_CELL_COUNT, like the deaths"
+    )
 
 
 class SurvivalGroupSerializer(serializers.Serializer):
@@ -58,6 +69,12 @@ class SurvivalGroupSerializer(serializers.Serializer):
     )
     median_lower = serializers.FloatField(allow_null=True, help_text="95 % interval of the median")
     median_upper = serializers.FloatField(allow_null=True, help_text="null: not reached")
+    curve = serializers.ChoiceField(
+        choices=["exact", "coarsened", "withheld"],
+        help_text="exact: a step at every time point (curators); coarsened: time points merged "
+        "into steps that each hold at least the threshold of deaths and of censorings; "
+        "withheld: not even the first step does, so no curve is drawn",
+    )
     points = SurvivalPointSerializer(many=True, help_text="The curve and its risk table")
 
 
@@ -88,6 +105,10 @@ class ShareRowSerializer(serializers.Serializer):
     lower = serializers.FloatField(allow_null=True, help_text="Clopper–Pearson 95 % interval")
     upper = serializers.FloatField(allow_null=True)
     suppressed = serializers.BooleanField()
+    share_withheld = serializers.BooleanField(
+        help_text="The cases are shown, but the share is not: fewer than the threshold of the "
+        "cases selected lack this site, and a share would tell how many (analysts only)"
+    )
 
 
 class ShareTotalSerializer(serializers.Serializer):
@@ -111,10 +132,17 @@ class SiteSharesSerializer(Document):
 SURVIVAL_METHOD = (
     "Kaplan–Meier (lifelines) from the metastasis to death or last follow-up, on times "
     "coarsened to the time points (a death counts at the next point, a censoring at the point "
-    "before; beyond {last} months every case is censored at {last}). Deaths and censorings at "
-    "each point are counted per group{perturbed}; the 95 % band is Greenwood's on the log(-log) "
-    "scale; the median is the first point where the curve is at or below 0.5. The risk table "
-    "counts the cases still at risk{hidden}."
+    "before; beyond {last} months every case is censored at {last}). {steps} The 95 % band is "
+    "Greenwood's on the log(-log) scale; the median is the first point where the curve is at "
+    "or below 0.5. The risk table counts the cases still at risk{hidden}."
+)
+EXACT_STEPS = "Deaths and censorings are counted at each point."
+COARSENED_STEPS = (
+    "Consecutive points are merged into steps until each step holds at least {threshold} "
+    "deaths and {threshold} censorings; the curve is drawn from those steps' published counts "
+    "(its points are their ends; half of a step's censorings count as leaving at its start, "
+    "as in an actuarial life table) and stops after the last full step; a group whose first step "
+    "never fills has no curve (curve: withheld)."
 )
 
 
@@ -128,6 +156,7 @@ def _survival_group(group) -> dict:
         "median": group.median,
         "median_lower": group.median_lower,
         "median_upper": group.median_upper,
+        "curve": group.curve,
         "points": [dataclasses.asdict(point) for point in group.points],
     }
 
@@ -136,7 +165,7 @@ def survival_document(table, *, time_points, **context) -> dict:
     access = context["access"]
     method = SURVIVAL_METHOD.format(
         last=time_points[-1],
-        perturbed="" if access.exact else " and perturbed by the cell-key method",
+        steps=EXACT_STEPS if access.exact else COARSENED_STEPS.format(threshold=access.threshold),
         hidden=""
         if access.exact
         else "; the curve stops before the first point where fewer than "
@@ -175,10 +204,12 @@ def site_shares_document(table, *, caution: str, confidence_level: float, **cont
             "lower": row.lower,
             "upper": row.upper,
             "suppressed": row.suppressed,
+            "share_withheld": row.share_withheld,
         }
 
     total = share(table.total)
     total.pop("key")
+    total.pop("share_withheld")
     return {
         **document(
             counting="cases",

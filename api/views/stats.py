@@ -13,6 +13,7 @@ response examples are files in `api/examples/`.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -33,8 +34,11 @@ from api.permissions import CanReadStatistics
 from api.renderers import CSVRenderer
 from api.serializers import clinical_stats as clinical_shapes
 from api.serializers import stats as shapes
+from api.statistics_limits import DailyTableBudgetExceeded, PersonStatisticsThrottle
+from api.throttling import TokenRateThrottle
 from registry import access, stats
 from registry.selectors import CaseFilters, CountedSelection, given_filters
+from registry.services.statistics_log import statistics_query_record
 from registry.stats import profile, shares, survival
 
 # `?format=` is left out of the schema: each operation answers one media type
@@ -60,6 +64,7 @@ class StatisticsView(APIView):
 
     permission_classes = [CanReadStatistics]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    throttle_classes = [TokenRateThrottle, PersonStatisticsThrottle]
     options_class = shapes.SiteOptions
     document_class = shapes.SiteCountsSerializer
     csv_name = "statistics"
@@ -81,8 +86,25 @@ class StatisticsView(APIView):
         )
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
+        if not policy.exact:
+            self.log_question(request, filters, options.validated_data)
         body = self.count(selection, filters=filters, access=policy, **options.validated_data)
         return Response(self.document_class(body).data)
+
+    def log_question(self, request, filters: CaseFilters, options: dict) -> None:
+        """Record an analyst's question (never the answer); 429 past the daily table budget."""
+        parameters = {
+            **given_filters(filters),
+            **{name: getattr(value, "lower_bounds", value) for name, value in options.items()},
+        }
+        record = statistics_query_record(
+            user=request.user,
+            endpoint=self.csv_name,
+            parameters=parameters,
+            budget=settings.REGISTRY_ANALYST_DAILY_TABLES,
+        )
+        if record.refused:
+            raise DailyTableBudgetExceeded(record)
 
     def count(
         self,
@@ -187,9 +209,10 @@ class IntervalsView(StatisticsView):
     description = (
         "Over metastases with a known interval: n, median, quartiles, min, max and the share "
         "synchronous (month 0), exact for curators. For analysts, n and the share come from "
-        "perturbed counts, the quartiles from a histogram of perturbed counts, min and max are "
-        "null, and a row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left "
-        "out. CSV (stats/intervals.csv): "
+        "perturbed counts, the quartiles from a histogram of perturbed counts whose bins are "
+        "merged until each holds REGISTRY_MIN_CELL_COUNT cases, min and max are null, and a "
+        "row with fewer contributing cases than REGISTRY_MIN_CELL_COUNT is left out. "
+        "CSV (stats/intervals.csv): "
         "key,label,cases,metastases,median,q1,q3,min,max,share_synchronous,suppressed."
     )
     options_class = shapes.SiteOptions
@@ -213,10 +236,11 @@ class SurvivalView(StatisticsView):
         "(lifelines) at fixed time points, with 95 % bands, the median and, between groups, "
         "a log-rank test. `by` gives one curve per value (e.g. by=site_group); cases without "
         "what the estimate needs are counted as excluded. For analysts the life table is "
-        "perturbed by the cell-key method, the risk table protected like any count, a curve "
-        "stops before fewer than REGISTRY_MIN_CELL_COUNT remain at risk and a smaller group is "
-        "left out. CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
-        "lower,upper, one line per point."
+        "merged into steps that each hold at least REGISTRY_MIN_CELL_COUNT deaths and "
+        "censorings (curve: coarsened; withheld when none does), the risk table protected "
+        "like any count, and a smaller group is left out. "
+        "CSV (stats/survival.csv): group_key,group_label,months,at_risk,survival,"
+        "lower,upper,deaths,censored, one line per point."
     )
     answer = ESTIMATE
     options_class = clinical_shapes.SurvivalOptions
@@ -237,7 +261,8 @@ class SiteSharesView(StatisticsView):
         "For the cases selected (e.g. primary_category=C50), the share with a metastasis at "
         "each site, with a Clopper–Pearson 95 % interval. A share among the cases reported to "
         "the registry, not a population frequency. For analysts, computed from the published "
-        "counts; a site below REGISTRY_MIN_CELL_COUNT is left out. "
+        "counts; a site below REGISTRY_MIN_CELL_COUNT is left out, and a share whose cases "
+        "without the site would be fewer is withheld (share_withheld). "
         "CSV (stats/site-shares.csv): key,label,cases,share,lower,upper,suppressed; the last "
         "line is the total."
     )
@@ -274,6 +299,7 @@ class SiteProfileView(StatisticsView):
     renderer_classes = [JSONRenderer]
     options_class = _NoOptions
     document_class = clinical_shapes.SiteProfileSerializer
+    csv_name = "site-profile"  # no CSV: the name of its table in the analysts' query log
 
     def count(self, selection, *, filters: CaseFilters, **context) -> dict:
         named = {

@@ -10,15 +10,24 @@ Why a life table: a curve computed from exact times would change by one
 patient's death between two overlapping selections, and the difference of two
 such curves would tell it exactly. So times are coarsened to fixed points
 (`TIME_POINTS`: a death counts at the next point, a censoring at the point
-before, so a censored case is never counted at risk after it was last seen),
-and the deaths and censorings at each point are counted per group with their
-cases' record keys and perturbed by the cell-key method (`registry.disclosure`).
-lifelines then estimates the curve, its confidence band and the log-rank test
-from these weighted counts. The number at risk at each point is a count of
-exactly the cases still at risk and is published like any count (hidden below
-the threshold); the curve stops before the first point where fewer than the
-threshold remain at risk, and a group with fewer cases is left out. Curators
-see the same estimate from exact counts, with nothing left out.
+before, so a censoring case is never counted at risk after it was last seen).
+Curators see the Kaplan–Meier estimate on these points from exact counts, with
+nothing left out.
+
+Analysts' curves obey the threshold on every number behind them (issue 21): a
+step down of a curve is a count of deaths (a perturbed zero stays zero, so any
+step proves at least one), and consecutive risk-table figures differ by the
+deaths and censorings between them. So adjacent points are merged into steps
+(`_steps`) until a step holds at least the threshold of deaths and of
+censorings, each judged as a published count (`registry.disclosure`); a curve
+is drawn only from such steps, its points are their ends, and what remains
+after the last full step ends the curve. A group whose first step never fills
+is shown without a curve ("withheld"). lifelines estimates each curve from the
+steps' published counts (half of a step's censorings leave at its start, half at
+its end: the actuarial adjustment for grouped times), the log-rank test likewise.
+The number at risk at a point is a count of exactly the cases at risk when its
+step begins, published like any count; a group with fewer cases than the
+threshold is left out.
 """
 
 import warnings
@@ -29,7 +38,7 @@ import numpy as np
 from django.db.models import F, QuerySet
 
 from registry.access import StatisticsAccess, statistics_access
-from registry.disclosure import CENSORED, DEATHS, Tally, perturb_any
+from registry.disclosure import CENSORED, DEATHS, Tally, perturb_any, publish
 from registry.models import Case
 from registry.selectors import CountedSelection
 from registry.stats import vendors
@@ -55,6 +64,14 @@ class SurvivalPoint:
     survival: float
     lower: float | None
     upper: float | None
+    # The step that ends here: deaths since the previous point, censorings from it.
+    deaths: int | None = None
+    censored: int | None = None
+
+
+# How a group's curve was drawn: from every time point (curators), from steps merged
+# until each holds the threshold of deaths and censorings, or not at all.
+EXACT, COARSENED, WITHHELD = "exact", "coarsened", "withheld"
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,10 @@ class SurvivalGroup:
     median_lower: float | None
     median_upper: float | None
     points: tuple[SurvivalPoint, ...]
-    # The (possibly perturbed) life table behind it, for the log-rank test; never published.
-    table: tuple[tuple[int, int, int], ...] = field(default=(), repr=False)
+    curve: str = EXACT  # EXACT, COARSENED or WITHHELD
+    # The life table behind the curve, (point, deaths, censored) as the estimate used
+    # them, for the log-rank test; never published.
+    table: tuple[tuple[int, float, float], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -158,19 +177,65 @@ def _counts(
 # ---------------------------------------------------------------- estimating
 
 
-def _life_table(counts: _Counts, access: StatisticsAccess) -> list[tuple[int, int, int]]:
-    """(point, deaths, censored) as the estimate uses them: exact, or perturbed."""
+@dataclass(frozen=True)
+class _Step:
+    """Time points merged into one step of a curve: deaths counted at its end, censorings
+    spread over it (half leave at its start, half at its end: the actuarial life table's
+    adjustment, as a case last seen within a step was at risk for part of it)."""
 
-    def seen(tally: Tally, figure: int) -> int:
-        return tally.n if access.exact else perturb_any(tally.n, tally.cell_key, figure)
-
-    return [
-        (point, seen(counts.deaths[point], DEATHS), seen(counts.censored[point], CENSORED))
-        for point in TIME_POINTS
-    ]
+    start: int
+    end: int
+    deaths: Tally
+    censored: Tally
 
 
-def _durations(table) -> tuple[list[int], list[bool], list[int]]:
+def _shown(tally: Tally, figure: int, access: StatisticsAccess) -> int | None:
+    """A step's deaths or censorings as this user sees them (None: under the threshold)."""
+    if access.exact:
+        return tally.n
+    return publish(tally.n, tally.cell_key, access.threshold, figure)
+
+
+def _steps(counts: _Counts, access: StatisticsAccess) -> tuple[list[_Step], Tally]:
+    """The steps of a curve, and what follows the last full step.
+
+    Curators: one step per time point. Analysts: consecutive points merged until the
+    step's deaths and its censorings would each be published (`registry.disclosure`
+    decides, so its threshold rule, whatever it becomes, is the one applied).
+    """
+    steps, deaths, censored, start = [], Tally(), Tally(), None
+    for point in TIME_POINTS:
+        start = point if start is None else start
+        deaths += counts.deaths[point]
+        censored += counts.censored[point]
+        full = _shown(deaths, DEATHS, access) is not None
+        if access.exact or (full and _shown(censored, CENSORED, access) is not None):
+            steps.append(_Step(start, point, deaths, censored))
+            deaths, censored, start = Tally(), Tally(), None
+    return steps, deaths + censored
+
+
+def _life_table(
+    steps: list[_Step], rest: Tally, access: StatisticsAccess
+) -> list[tuple[int, float, float]]:
+    """(point, deaths, censored) as the estimate uses them: exact, or the published counts.
+
+    What follows the last full step is censored at its end: still at risk there, and
+    not followed further by the curve.
+    """
+    if access.exact:
+        return [(step.end, step.deaths.n, step.censored.n) for step in steps]
+    table = []
+    for step in steps:
+        censored = _shown(step.censored, CENSORED, access) / 2
+        table.append((step.start, 0, censored))
+        table.append((step.end, _shown(step.deaths, DEATHS, access), censored))
+    if steps:
+        table.append((steps[-1].end, 0, perturb_any(rest.n, rest.cell_key, CENSORED)))
+    return table
+
+
+def _durations(table) -> tuple[list[int], list[bool], list[float]]:
     durations, events, weights = [], [], []
     for point, deaths, censored in table:
         for died, n in ((True, deaths), (False, censored)):
@@ -194,27 +259,52 @@ def _rounded(value) -> float | None:
     return round(float(value), 3)
 
 
+def _at_risk(steps: list[_Step], index: int, rest: Tally) -> Tally:
+    """Cases at risk when step `index` begins: its cases, every later step's and the rest.
+
+    For a step of one point (every curator's step) that is the number at risk at the
+    point; between two points shown it changes by one step's deaths and censorings,
+    each at least the threshold for analysts.
+    """
+    return sum((s.deaths + s.censored for s in steps[index:]), rest)
+
+
 def _group(key: str, label: str, counts: _Counts, access: StatisticsAccess) -> SurvivalGroup | None:
     """One group's curve, risk table and median; None when it has too few cases to show."""
     included = counts.at_risk(TIME_POINTS[0])
     if access.count(included) is None:
         return None
-    table = _life_table(counts, access)
+    steps, rest = _steps(counts, access)
+    deaths = sum((counts.deaths[p] for p in TIME_POINTS), Tally())
+    withheld = SurvivalGroup(
+        key=key,
+        label=label,
+        cases=access.count(included),
+        events=access.count(deaths),
+        excluded=access.count(counts.excluded),
+        median=None,
+        median_lower=None,
+        median_upper=None,
+        points=(),
+        curve=WITHHELD,
+    )
+    table = _life_table(steps, rest, access)
     durations, events, weights = _durations(table)
-    if not weights:
-        return None
+    if not steps or not weights:
+        return withheld
     from lifelines import KaplanMeierFitter  # here: importing lifelines takes seconds
 
+    ends = [step.end for step in steps]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         fitter = KaplanMeierFitter(alpha=ALPHA).fit(
-            durations, events, weights=weights, timeline=list(TIME_POINTS)
+            durations, events, weights=weights, timeline=ends
         )
     survival = fitter.survival_function_.iloc[:, 0]
     band = fitter.confidence_interval_survival_function_
     points = []
-    for index, months in enumerate(TIME_POINTS):
-        at_risk = counts.at_risk(months)
+    for index, step in enumerate(steps):
+        at_risk = _at_risk(steps, index, rest)
         if at_risk.n == 0:
             break
         shown = access.count(at_risk)
@@ -222,30 +312,35 @@ def _group(key: str, label: str, counts: _Counts, access: StatisticsAccess) -> S
             break
         points.append(
             SurvivalPoint(
-                months=months,
+                months=step.end,
                 at_risk=shown,
-                survival=_rounded(survival.iloc[index]),
-                lower=_rounded(band.iloc[index, 0]),
-                upper=_rounded(band.iloc[index, 1]),
+                survival=_rounded(survival.loc[step.end]),
+                lower=_rounded(band.loc[step.end].iloc[0]),
+                upper=_rounded(band.loc[step.end].iloc[1]),
+                deaths=_shown(step.deaths, DEATHS, access),
+                censored=_shown(step.censored, CENSORED, access),
             )
         )
-    deaths = sum((counts.deaths[p] for p in TIME_POINTS), Tally())
+    if not points:
+        return withheld
     return SurvivalGroup(
         key=key,
         label=label,
-        cases=access.count(included),
-        events=access.count(deaths),
-        excluded=access.count(counts.excluded),
+        cases=withheld.cases,
+        events=withheld.events,
+        excluded=withheld.excluded,
         median=_first_at_or_below_half([(p.months, p.survival) for p in points]),
         median_lower=_first_at_or_below_half([(p.months, p.lower) for p in points]),
         median_upper=_first_at_or_below_half([(p.months, p.upper) for p in points]),
         points=tuple(points),
+        curve=EXACT if access.exact else COARSENED,
         table=tuple(table),
     )
 
 
 def _logrank(groups: tuple[SurvivalGroup, ...]) -> LogRank | None:
-    """The log-rank test between the groups shown, from the same (perturbed) life tables."""
+    """The log-rank test between the curves shown, from the same life tables behind them."""
+    groups = tuple(group for group in groups if group.table)  # a withheld curve has none
     if len(groups) < 2:
         return None
     durations, events, weights, labels = [], [], [], []
@@ -267,7 +362,7 @@ def _logrank(groups: tuple[SurvivalGroup, ...]) -> LogRank | None:
             np.asarray(events),
             weights=np.asarray(weights),
         )
-    if not np.isfinite(result.test_statistic):
+    if not (np.isfinite(result.test_statistic) and np.isfinite(result.p_value)):
         return None
     return LogRank(
         statistic=round(float(result.test_statistic), 3),

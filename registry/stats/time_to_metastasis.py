@@ -5,9 +5,17 @@ intervals are protected as they are computed, since their quartiles come from
 perturbed counts: n and the synchronous share from the cases' cell keys, the
 quartiles from a histogram of perturbed counts in `INTERVAL_BINS`, and no
 minimum or maximum (`registry.disclosure`).
+
+The threshold holds for the histogram too (issue 21): a quartile of 0.0 proved
+metastases at month 0 even where their count was hidden, since a perturbed empty
+bin stays empty. So adjacent bins are merged until each merged bin's cases would
+be published, a remainder joins the last full one, and a quartile falling in a
+merged open-ended bin is not given. The share at month 0 is given only where
+month 0 is a bin of its own, so that it is a count of at least the threshold.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Case as DjangoCase
 from django.db.models import Count, F, Max, Q, QuerySet, Value, When
@@ -101,7 +109,9 @@ def _protected_intervals(
             key = row[0] if key_columns else None
             n_cases, key_sum, n, sync = row[-4:]
             tallies[key] = (Tally(n_cases, key_sum or 0), n or 0, sync or 0)
-    histograms: dict[str | None, list[int]] = defaultdict(lambda: [0] * len(INTERVAL_BINS))
+    histograms: dict[str | None, list[tuple[Tally, int]]] = defaultdict(
+        lambda: [(Tally(), 0)] * len(INTERVAL_BINS)
+    )
     bin_sql = "SELECT {keys} bin, COUNT(*), SUM(rk), SUM(n) FROM ({{}}) AS t GROUP BY {keys} bin"
     for key_columns, keys in ((dict(key=field), "key,"), ({}, "")):
         inner = timed.values(**key_columns, bin=_interval_bin(), cid=F("case_id"))
@@ -109,8 +119,7 @@ def _protected_intervals(
         for row in vendors.run_around(inner, bin_sql.format(keys=keys)):
             key = row[0] if key_columns else None
             index, n_cases, key_sum, n = row[-4:]
-            cell_key = Tally(n_cases, key_sum or 0).cell_key
-            histograms[key][index] = perturb_any(n, cell_key, HISTOGRAM)
+            histograms[key][index] = (Tally(n_cases, key_sum or 0), n or 0)
 
     def row(key: str, label: str) -> IntervalRow | None:
         cases, n, sync = tallies.get(key if key != "total" else None, (Tally(), 0, 0))
@@ -118,19 +127,23 @@ def _protected_intervals(
         if published is None:
             return None
         metastases = publish(n, cases.cell_key, access.threshold, METASTASES)
-        synchronous = publish(sync, cases.cell_key, access.threshold, SYNCHRONOUS)
-        counts = histograms[key if key != "total" else None]
+        bins = merged_bins(histograms[key if key != "total" else None], access.threshold)
+        synchronous = None
+        if bins and bins[0].last == 0:  # month 0 is a bin of its own: at least the threshold
+            synchronous = publish(sync, cases.cell_key, access.threshold, SYNCHRONOUS)
         return IntervalRow(
             key=key,
             label=label,
             cases=published,
             metastases=metastases,
-            median=histogram_quantile(counts, 0.5),
-            q1=histogram_quantile(counts, 0.25),
-            q3=histogram_quantile(counts, 0.75),
+            median=histogram_quantile(bins, 0.5),
+            q1=histogram_quantile(bins, 0.25),
+            q3=histogram_quantile(bins, 0.75),
             minimum=None,
             maximum=None,
-            share_synchronous=round(synchronous / metastases, 4) if synchronous else None,
+            share_synchronous=round(synchronous / metastases, 4)
+            if synchronous and metastases
+            else None,
         )
 
     labels = label_maker(dimension)
@@ -143,21 +156,61 @@ def _protected_intervals(
     return IntervalTable(dimension, rows, total, hidden=None)
 
 
-def histogram_quantile(counts: list[int], fraction: float) -> float | None:
-    """A quantile of months from counts in INTERVAL_BINS, interpolated within its bin.
+@dataclass(frozen=True)
+class Bin:
+    """Months first..last (None: no end) and the perturbed count of metastases in them."""
 
-    Month 0 is a point; bin (a, b) spreads its metastases evenly over [a, b + 1);
-    the open last bin answers its first month. Rounded to a tenth of a month.
+    first: int
+    last: int | None
+    metastases: int
+
+
+def merged_bins(counts: list[tuple[Tally, int]], threshold: int) -> list[Bin]:
+    """INTERVAL_BINS merged, in order, until each holds cases that would be published.
+
+    `counts` are (cases, metastases) per bin. A remainder under the threshold joins
+    the last full bin; none full: no bins (the row is then hidden anyway).
     """
-    total = sum(counts)
+    merged: list[tuple[int, int | None, Tally, int]] = []
+    start, cases, metastases = None, Tally(), 0
+    for (first, last), (tally, n) in zip(INTERVAL_BINS, counts, strict=True):
+        start = first if start is None else start
+        cases, metastases = cases + tally, metastases + n
+        if publish(cases.n, cases.cell_key, threshold, HISTOGRAM) is not None:
+            merged.append((start, last, cases, metastases))
+            start, cases, metastases = None, Tally(), 0
+    if merged and start is not None:
+        first, _, tally, n = merged.pop()
+        merged.append((first, None, tally + cases, n + metastases))
+    return [
+        Bin(first, last, perturb_any(n, tally.cell_key, HISTOGRAM))
+        for first, last, tally, n in merged
+    ]
+
+
+def exact_bins(counts: list[int]) -> list[Bin]:
+    """INTERVAL_BINS as they are, with the given counts (curators' figures, tests)."""
+    return [Bin(first, last, n) for (first, last), n in zip(INTERVAL_BINS, counts, strict=True)]
+
+
+def histogram_quantile(bins: list[Bin], fraction: float) -> float | None:
+    """A quantile of months from counts in bins, interpolated within its bin.
+
+    Month 0 alone is a point; bin (a, b) spreads its metastases evenly over
+    [a, b + 1); INTERVAL_BINS' open last bin answers its first month, a merged
+    open bin nothing (it spans too much to place a quartile). Rounded to a tenth.
+    """
+    total = sum(b.metastases for b in bins)
     if total == 0:
         return None
     target = fraction * total
     below = 0
-    for (first, last), n in zip(INTERVAL_BINS, counts, strict=True):
-        if n and below + n >= target:
-            if last is None or last == first:
-                return float(first)
-            return round(first + (target - below) / n * (last + 1 - first), 1)
-        below += n
-    return float(INTERVAL_BINS[-1][0])
+    for b in bins:
+        if b.metastases and below + b.metastases >= target:
+            if b.last is None:
+                return float(b.first) if b.first == INTERVAL_BINS[-1][0] else None
+            if b.last == b.first:
+                return float(b.first)
+            return round(b.first + (target - below) / b.metastases * (b.last + 1 - b.first), 1)
+        below += b.metastases
+    return None
