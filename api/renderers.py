@@ -5,7 +5,11 @@ cross-table is long ("tidy"): one line per cell, then the row totals (empty
 column key), the column totals (empty row key) and the grand total (both
 empty), which spreadsheets and data-frame libraries pivot as they like.
 A suppressed number is an empty field, and the line's `suppressed` is `true`.
-Filters and the suppression threshold are in the JSON response only.
+Above the header, `# name: value` lines say what the table is: the registry,
+the release (or live), the statuses counted, the filters, the threshold, the
+protection, when the data was fixed and the one-line provenance
+(`api.provenance`). Readers skip them with `comment="#"` (pandas) or by
+dropping lines that start with `#` (csv).
 """
 
 import csv
@@ -13,6 +17,8 @@ import io
 import json
 
 from rest_framework.renderers import BaseRenderer
+
+from api.provenance import csv_header
 
 # Spreadsheets run a field starting with these as a formula; labels never need them.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -36,6 +42,7 @@ class CSVRenderer(BaseRenderer):
         else:
             return json.dumps(data).encode()
         out = io.StringIO()
+        out.writelines(line + "\r\n" for line in csv_header(data))
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerows([_safe(value) for value in line] for line in lines)
         return out.getvalue().encode()

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from registry.disclosure import Tally, publish
-from registry.models import Case, Institution, ReviewStatus, Role, User
+from registry.models import Case, Institution, Release, ReviewStatus, Role, User
 from registry.models.case import FIRST_YEAR, MAX_AGE
 
 # ---------------------------------------------------------------- the data dictionary
@@ -240,3 +240,52 @@ def check_statistics_query(
         refused["bands"] = f"Analysts use a published age band scheme: {schemes}."
     if refused:
         raise ValidationError(refused)
+
+
+# ---------------------------------------------------------------- releases
+
+
+class ReleaseRetired(Exception):
+    """A retired release was asked for: its answers are gone (410), its successor named."""
+
+    def __init__(self, release: Release):
+        super().__init__(
+            f"Release {release.name} was retired on {release.retired_at:%Y-%m-%d}; "
+            f"count release {release.successor.name} instead."
+        )
+        self.release = release
+
+
+def counted_release(user: User, name: str | None) -> Release | None:
+    """Which release a user's statistics count; None: the live data.
+
+    Analysts count the newest release unless they name another, so their figures
+    are reproducible and a case added since cannot be learnt by asking twice;
+    before the first release exists they count the live verified cases (nothing
+    has been published to reproduce yet; docs/statistics.md, "Releases").
+    Curators count the live data unless they name a release.
+    """
+    if name is None:
+        return None if user.is_curator else Release.objects.latest_available()
+    release = Release.objects.filter(name=name).select_related("successor").first()
+    if release is None:
+        raise ValidationError({"release": f"No release named {name!r}; GET /api/v1/releases/."})
+    if release.retired:
+        raise ReleaseRetired(release)
+    return release
+
+
+def release_changes(user: User, release: Release) -> dict:
+    """A release's notes as this user may read them: protected counts for analysts."""
+    policy = statistics_access(user)
+
+    def seen(pair: list[int]) -> int | None:
+        return policy.count(Tally(*pair))
+
+    return {
+        kind: {
+            "total": seen(found["total"]),
+            "site_groups": {group: seen(pair) for group, pair in found["site_groups"].items()},
+        }
+        for kind, found in release.changes.items()
+    }

@@ -27,6 +27,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import provenance
 from api.examples import openapi_examples
 from api.filters import CaseFilterParams, case_filters_from
 from api.permissions import CanReadStatistics
@@ -34,6 +35,7 @@ from api.renderers import CSVRenderer
 from api.serializers import clinical_stats as clinical_shapes
 from api.serializers import stats as shapes
 from registry import access, stats
+from registry.releases import snapshot
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 from registry.stats import profile, shares, survival
 
@@ -69,7 +71,7 @@ class StatisticsView(APIView):
     answer = TABLE
 
     def get(self, request):
-        extra = frozenset({*self.options_class().fields, "format"})
+        extra = frozenset({*self.options_class().fields, "format", "release"})
         filters = case_filters_from(request, extra_params=extra)
         options = self.options_class(data=request.query_params)
         options.is_valid(raise_exception=True)
@@ -79,9 +81,14 @@ class StatisticsView(APIView):
             parameters=given_filters(filters),
             age_bands=bands.lower_bounds if bands is not None else None,
         )
+        chosen = shapes.ReleaseOption(data=request.query_params)
+        chosen.is_valid(raise_exception=True)
+        release = access.counted_release(request.user, chosen.validated_data.get("release"))
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
-        body = self.count(selection, filters=filters, access=policy, **options.validated_data)
+        with snapshot.reading(release):
+            body = self.count(selection, filters=filters, access=policy, **options.validated_data)
+        body |= provenance.stamp(release=release, document=body, access=policy)
         return Response(self.document_class(body).data)
 
     def count(
@@ -314,7 +321,7 @@ def _csv_twin(json_view: type[StatisticsView], *, name: str, json_path: str, sum
             "hidden number is an empty field and its line's `suppressed` is true. "
             "Errors are problem+json documents."
         ),
-        parameters=[CaseFilterParams, json_view.options_class, NO_FORMAT],
+        parameters=[CaseFilterParams, shapes.ReleaseOption, json_view.options_class, NO_FORMAT],
         responses=_answer(
             OpenApiTypes.STR,
             "The table as CSV; a suppressed number is empty",
@@ -341,7 +348,7 @@ def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
     extend_schema(
         summary=view.summary,
         description=view.description,
-        parameters=[CaseFilterParams, *options, NO_FORMAT],
+        parameters=[CaseFilterParams, shapes.ReleaseOption, *options, NO_FORMAT],
         responses=_answer(
             view.document_class, view.answer, examples=[f"stats_{name.replace('-', '_')}"]
         ),

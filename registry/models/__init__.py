@@ -29,6 +29,7 @@ from registry.models.flags import CaseFlag
 from registry.models.idempotency import IdempotencyRecord, IdempotencyState
 from registry.models.institution import Institution, User
 from registry.models.redaction import Redaction
+from registry.models.release import Release
 from registry.models.token import ApiToken
 from registry.models.vocabulary import (
     Morphology,
@@ -62,6 +63,7 @@ __all__ = [
     "Presentation",
     "RedactedField",
     "Redaction",
+    "Release",
     "Response",
     "ReviewStatus",
     "Role",

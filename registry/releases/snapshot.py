@@ -1,0 +1,342 @@
+"""A release's rows: copied set-based, read through the same SQL as the live data, never changed.
+
+A release copies every table a statistic reads, under the live tables' names:
+the counted cases (verified, no open flag), their metastases and treatments, the
+counted metastases (PostgreSQL) and the vocabularies and institutions they
+refer to, so a curator later renaming a site group or fixing a code does not
+move a release's counts. Reading a release then needs no second version of the
+statistics: within `reading(release)` the unqualified table names resolve to
+the release's copies.
+
+- PostgreSQL: a schema per release; `reading` puts it first on the transaction's
+  `search_path` (SET LOCAL, so a pooled connection never keeps it). The copies
+  get the live tables' indexes, built after the rows are in, and ANALYZE, so a
+  release count runs the same plan as a live one over fewer, unfragmented rows.
+  A statement trigger refuses any write to them.
+- SQLite (`make run`): tables prefixed with the release's storage name in the
+  same file; `reading` shadows the live names with TEMP views, which SQLite
+  resolves before the main schema.
+
+Free text that counts nothing (a rejection reason, what a misdiagnosis was
+called in words) is left blank in the copy: a release is no second place a
+redacted identifier could survive.
+"""
+
+import hashlib
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import OperationalError, connections, router, transaction
+from django.db.models import Model
+
+from registry.models import (
+    Case,
+    CountedMetastasis,
+    Institution,
+    Metastasis,
+    Morphology,
+    Release,
+    ReviewStatus,
+    Subtype,
+    Topography,
+    Treatment,
+)
+
+# Columns copied blank: free text no statistic reads.
+BLANKED = {
+    Case._meta.db_table: ("rejection_reason",),
+    Metastasis._meta.db_table: ("misdiagnosis_text",),
+}
+
+_STORAGE = re.compile(r"[a-z][a-z0-9_]{0,40}")
+
+
+@dataclass(frozen=True)
+class Copied:
+    """One table of a release: its model and which rows of the live table it holds."""
+
+    model: type[Model]
+    rows: str  # a WHERE clause over the live table; "" for every row
+    postgresql_only: bool = False
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+    @property
+    def pk(self) -> str:
+        return self.model._meta.pk.column
+
+
+_CASE = Case._meta.db_table
+# What analysts count (`registry.access.counted_by`), as SQL over the live case table.
+COUNTED_CASES = f"status = '{ReviewStatus.VERIFIED}' AND NOT has_open_flags"
+_OF_COUNTED_CASES = f"case_id IN (SELECT id FROM {_CASE} WHERE {COUNTED_CASES})"
+
+TABLES = (
+    Copied(Case, COUNTED_CASES),
+    Copied(Metastasis, _OF_COUNTED_CASES),
+    Copied(Treatment, _OF_COUNTED_CASES),
+    Copied(CountedMetastasis, _OF_COUNTED_CASES, postgresql_only=True),
+    Copied(Topography, ""),
+    Copied(Morphology, ""),
+    Copied(Subtype, ""),
+    Copied(Institution, ""),
+)
+
+
+def database() -> str:
+    """The database alias releases are written to (the primary)."""
+    return router.db_for_write(Release)
+
+
+def storage_name(name: str) -> str:
+    """Where a release named `name` keeps its rows: 2026.4 -> release_2026_4."""
+    storage = "release_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not _STORAGE.fullmatch(storage):
+        raise ValueError(f"No storage name for release {name!r}.")
+    return storage
+
+
+def _postgresql(alias: str) -> bool:
+    return connections[alias].vendor == "postgresql"
+
+
+def tables(alias: str) -> tuple[Copied, ...]:
+    return tuple(t for t in TABLES if _postgresql(alias) or not t.postgresql_only)
+
+
+def qualified(storage: str, table: str, alias: str) -> str:
+    """The SQL name of a release's copy of `table`."""
+    if _postgresql(alias):
+        return f'"{storage}"."{table}"'
+    return f'"{storage}__{table}"'
+
+
+# ---------------------------------------------------------------- copying
+
+
+def copy(storage: str, alias: str) -> None:
+    """Copy the counted rows into a release's tables (within the caller's transaction)."""
+    with connections[alias].cursor() as cursor:
+        if _postgresql(alias):
+            _copy_postgresql(cursor, storage, alias)
+        else:
+            _copy_sqlite(cursor, storage, alias)
+
+
+def _select_list(copied: Copied, columns: list[str]) -> str:
+    blank = BLANKED.get(copied.table, ())
+    return ", ".join(f"'' AS {c}" if c in blank else f'"{c}"' for c in columns)
+
+
+def _live_columns(cursor, table: str, alias: str) -> list[str]:
+    description = connections[alias].introspection.get_table_description(cursor, table)
+    return [column.name for column in description]
+
+
+def _copy_postgresql(cursor, storage: str, alias: str) -> None:
+    cursor.execute(f'CREATE SCHEMA "{storage}"')
+    cursor.execute("SELECT current_schema()")
+    (live_schema,) = cursor.fetchone()
+    for copied in tables(alias):
+        target = qualified(storage, copied.table, alias)
+        columns = _live_columns(cursor, copied.table, alias)
+        cursor.execute(f"CREATE TABLE {target} (LIKE {copied.table} INCLUDING DEFAULTS)")
+        where = f"WHERE {copied.rows}" if copied.rows else ""
+        names = ", ".join(f'"{c}"' for c in columns)
+        cursor.execute(
+            f"INSERT INTO {target} ({names}) "
+            f"SELECT {_select_list(copied, columns)} FROM {copied.table} {where}"
+        )
+        # The live table's indexes (primary key included), built once the rows are in.
+        cursor.execute(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND n.nspname = %s",
+            [copied.table, live_schema],
+        )
+        for (definition,) in cursor.fetchall():
+            on_live = f" ON {live_schema}.{copied.table} "
+            cursor.execute(definition.replace(on_live, f" ON {target} ", 1))
+        cursor.execute(f"ANALYZE {target}")
+    _refuse_writes(cursor, storage, alias)
+
+
+def _refuse_writes(cursor, storage: str, alias: str) -> None:
+    """A statement trigger on every copy: a release is immutable, whoever tries."""
+    cursor.execute(
+        f'CREATE FUNCTION "{storage}".refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ '
+        "BEGIN RAISE EXCEPTION 'release % is immutable', TG_TABLE_SCHEMA; END $$"
+    )
+    for copied in tables(alias):
+        cursor.execute(
+            "CREATE TRIGGER release_immutable BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON {qualified(storage, copied.table, alias)} "
+            f'FOR EACH STATEMENT EXECUTE FUNCTION "{storage}".refuse_change()'
+        )
+
+
+def _copy_sqlite(cursor, storage: str, alias: str) -> None:
+    for copied in tables(alias):
+        target = qualified(storage, copied.table, alias)
+        columns = _live_columns(cursor, copied.table, alias)
+        where = f"WHERE {copied.rows.replace('NOT has_open_flags', 'has_open_flags = 0')}"
+        cursor.execute(
+            f"CREATE TABLE {target} AS SELECT {_select_list(copied, columns)} "
+            f"FROM {copied.table} {where if copied.rows else ''}"
+        )
+        if "case_id" in columns:
+            cursor.execute(f'CREATE INDEX "{storage}__{copied.table}_case" ON {target} (case_id)')
+
+
+def drop(storage: str, alias: str) -> None:
+    """Remove a release's rows (retirement frees its storage; the Release row stays)."""
+    with connections[alias].cursor() as cursor:
+        if _postgresql(alias):
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{storage}" CASCADE')
+            return
+        for copied in tables(alias):
+            cursor.execute(f"DROP TABLE IF EXISTS {qualified(storage, copied.table, alias)}")
+
+
+# ---------------------------------------------------------------- reading
+
+
+@contextmanager
+def reading(release: Release | None) -> Iterator[None]:
+    """Within this block, the statistics read `release`'s rows (None: the live tables).
+
+    Set on every database a statistic may read from (the replica router may
+    choose one for the counted metastases): the copies reach a replica by
+    replication, as everything else does.
+    """
+    if release is None:
+        yield
+        return
+    aliases = {router.db_for_read(Case), router.db_for_read(CountedMetastasis)}
+    with _reading_all(release.storage, sorted(aliases)):
+        yield
+
+
+@contextmanager
+def _reading_all(storage: str, aliases: list[str]) -> Iterator[None]:
+    if not aliases:
+        yield
+        return
+    with _reading_one(storage, aliases[0]), _reading_all(storage, aliases[1:]):
+        yield
+
+
+@contextmanager
+def _reading_one(storage: str, alias: str) -> Iterator[None]:
+    connection = connections[alias]
+    if _postgresql(alias):
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('search_path')")
+            (previous,) = cursor.fetchone()
+            cursor.execute(
+                "SELECT set_config('search_path', %s, true)", [f'"{storage}", {previous}']
+            )
+            try:
+                yield
+            finally:
+                if not connection.needs_rollback:
+                    cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
+        return
+    with connection.cursor() as cursor:
+        for copied in tables(alias):
+            cursor.execute(
+                f'CREATE TEMP VIEW "{copied.table}" AS '
+                f"SELECT * FROM main.{qualified(storage, copied.table, alias)}"
+            )
+        try:
+            yield
+        finally:
+            for copied in tables(alias):
+                cursor.execute(f'DROP VIEW IF EXISTS temp."{copied.table}"')
+
+
+# ---------------------------------------------------------------- checksum and size
+
+_CHUNK = 20_000
+
+
+def checksum(storage: str, alias: str) -> str:
+    """sha256 over every row of every copy, in primary-key order: the same rows, the same sum.
+
+    Read in chunks by key, so a million cases never sit in memory at once.
+    """
+    digest = hashlib.sha256()
+    with connections[alias].cursor() as cursor:
+        for copied in tables(alias):
+            digest.update(f"\x1e{copied.table}\x1e".encode())
+            target = qualified(storage, copied.table, alias)
+            last = None
+            while True:
+                after = "" if last is None else f'WHERE "{copied.pk}" > %s'
+                cursor.execute(
+                    f'SELECT * FROM {target} {after} ORDER BY "{copied.pk}" LIMIT {_CHUNK}',
+                    [] if last is None else [last],
+                )
+                rows = cursor.fetchall()
+                if not rows:
+                    break
+                pk_index = [c.name for c in cursor.description].index(copied.pk)
+                for row in rows:
+                    digest.update(("\x1f".join(map(str, row)) + "\n").encode())
+                last = rows[-1][pk_index]
+    return "sha256:" + digest.hexdigest()
+
+
+def size_in_bytes(storage: str, alias: str) -> int | None:
+    """The copies' size on disk with their indexes (None where the database cannot tell)."""
+    with connections[alias].cursor() as cursor:
+        if _postgresql(alias):
+            cursor.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+                "AND c.relkind = 'r'",
+                [storage],
+            )
+            return int(cursor.fetchone()[0])
+        try:
+            cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name LIKE %s", [f"{storage}__%"])
+        except OperationalError:  # SQLite built without the dbstat table
+            return None
+        found = cursor.fetchone()[0]
+        return int(found) if found is not None else None
+
+
+@dataclass(frozen=True)
+class Made:
+    """What making a release's copies measured."""
+
+    cases: int
+    metastases: int
+    checksum: str
+    storage_bytes: int | None
+    seconds: float
+
+
+def make(storage: str, alias: str) -> Made:
+    """Copy, count, checksum and measure a release's rows (within the caller's transaction)."""
+    started = time.monotonic()
+    copy(storage, alias)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {qualified(storage, _CASE, alias)}")
+        (cases,) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {qualified(storage, Metastasis._meta.db_table, alias)}"
+        )
+        (metastases,) = cursor.fetchone()
+    return Made(
+        cases=cases,
+        metastases=metastases,
+        checksum=checksum(storage, alias),
+        storage_bytes=size_in_bytes(storage, alias),
+        seconds=time.monotonic() - started,
+    )

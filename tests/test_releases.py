@@ -1,0 +1,285 @@
+"""Releases: what analysts count is a numbered snapshot that later writes never move.
+
+Asked, submitted and verified, asked again: the same release gives the same
+bytes. A curator's correction to a case in a release changes the live data,
+not the release. A retired release is a 410 naming its successor.
+"""
+
+import csv
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from registry.access import counted_release
+from registry.models import Case, Release, ReviewStatus
+from registry.releases import snapshot
+from registry.services.cases import case_create, case_review, case_update
+from registry.services.releases import next_release_name, release_create, release_retire
+from tests.api_helpers import client_for
+from tests.factories import InstitutionFactory, founding_payload
+
+pytestmark = pytest.mark.django_db
+
+STATS = "/api/v1/stats/"
+
+
+def add_cases(
+    count: int, *, site: str = "C44.4", verified: bool = True, start: int = 0, code="hosp-r"
+) -> list[Case]:
+    """`count` breast cases with one metastasis at `site`, verified unless told otherwise."""
+    institution = InstitutionFactory(code=code, name=f"Hospital {code}")
+    template = founding_payload()["metastases"][0]
+    cases = []
+    for number in range(start, start + count):
+        case = case_create(
+            institution=institution,
+            local_id=f"rel-{site}-{number}",
+            payload=founding_payload(metastases=[{**template, "site": site}]),
+            actor=None,
+        )
+        if verified:
+            case = case_review(case=case, status=ReviewStatus.VERIFIED, actor=None)
+        cases.append(case)
+    return cases
+
+
+def reject(case: Case) -> None:
+    """A verified case taken back: re-opened, then rejected."""
+    case_review(case=case, status=ReviewStatus.IN_REVIEW, actor=None)
+    case_review(case=case, status=ReviewStatus.REJECTED, reason="Not metastatic", actor=None)
+
+
+@pytest.fixture
+def released(db):
+    """30 verified cases with a scalp metastasis, 20 with a lung one, and release 2026.1."""
+    add_cases(30)
+    add_cases(20, site="C34.9")
+    add_cases(3, verified=False, start=100)  # submitted: never in a release
+    return release_create(name="2026.1", description="The first release.")
+
+
+# ---------------------------------------------------------------- counting a release
+
+
+def test_an_analysts_answer_keeps_its_bytes_after_new_cases_and_corrections(
+    released, analyst, curator
+):
+    client = client_for(analyst)
+    paths = [
+        (STATS, {"group_by": "site_group"}),
+        (STATS + "sites.csv", {"group_by": "code"}),
+        (STATS + "counts/", {"by": "subtype"}),
+        (STATS + "crosstab.csv", {"rows": "site_group", "cols": "sex"}),
+        (STATS + "intervals/", {}),
+        (STATS + "survival/", {}),
+        (STATS + "site-shares.csv", {}),
+    ]
+    before = [client.get(path, params).content for path, params in paths]
+    live_before = client_for(curator).get(STATS, {"status": "verified"}).json()
+
+    add_cases(15, site="C71.9", start=200)  # newly submitted and verified
+    corrected = Case.objects.filter(metastases__site="C44.4").first()
+    payload = founding_payload(
+        metastases=[{**founding_payload()["metastases"][0], "site": "C22.0"}]
+    )
+    case_update(case=corrected, payload=payload, actor=curator)  # a curator's fix
+    rejected = Case.objects.filter(metastases__site="C34.9").first()
+    reject(rejected)
+
+    after = [client.get(path, params).content for path, params in paths]
+    assert after == before
+    live_after = client_for(curator).get(STATS, {"status": "verified"}).json()
+    assert live_after["total"]["cases"] == live_before["total"]["cases"] + 15 - 1 - 0
+    # A curator asking for the release gets the release's exact counts, not the live ones.
+    frozen = client_for(curator).get(STATS, {"release": "2026.1", "group_by": "site_group"})
+    assert frozen.json()["total"]["cases"] == 50
+    assert frozen.json()["release"] == "2026.1"
+
+
+def test_an_answer_names_its_release_in_json_and_csv(released, analyst):
+    client = client_for(analyst)
+    body = client.get(STATS).json()
+    assert body["release"] == "2026.1"
+    assert body["generated_at"] == released.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "release 2026.1" in body["provenance"]
+    assert "counts below 11 suppressed" in body["provenance"]
+    text = client.get(STATS + "sites.csv", {"primary_category": "C50"}).content.decode()
+    header = [line for line in text.splitlines() if line.startswith("#")]
+    assert "# release: 2026.1" in header
+    assert "# filters: primary_category=C50" in header
+    assert "# counted: verified" in header
+    assert "# threshold: 11" in header and "# protection: cell_key" in header
+    rows = list(csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#")))
+    assert rows[-1]["label"] == "All sites"
+
+
+def test_the_csv_reads_with_pandas_comment_lines(released, analyst):
+    pandas = pytest.importorskip("pandas")
+    text = client_for(analyst).get(STATS + "counts.csv", {"by": "sex"}).content.decode()
+    frame = pandas.read_csv(io.StringIO(text), comment="#")
+    assert list(frame.columns) == ["key", "label", "cases", "suppressed"]
+    assert frame["label"].iloc[-1] == "All cases"
+
+
+def test_curators_count_live_data_by_default(released, curator):
+    body = client_for(curator).get(STATS, {"status": "verified"}).json()
+    assert body["release"] is None
+    assert "live data as of" in body["provenance"]
+    add_cases(12, site="C71.9", start=300)
+    again = client_for(curator).get(STATS, {"status": "verified"}).json()
+    assert again["total"]["cases"] == body["total"]["cases"] + 12
+
+
+def test_analysts_count_the_newest_release_and_may_name_an_older_one(released, analyst):
+    add_cases(12, site="C71.9", start=400)
+    newer = release_create(name="2026.2")
+    client = client_for(analyst)
+    assert client.get(STATS).json()["release"] == newer.name
+    older = client.get(STATS, {"release": "2026.1", "group_by": "code"}).json()
+    assert older["release"] == "2026.1"
+    assert "C71.9" not in {row["key"] for row in older["rows"]}
+    newest = client.get(STATS, {"group_by": "code"}).json()
+    assert "C71.9" in {row["key"] for row in newest["rows"]}
+
+
+def test_before_the_first_release_analysts_count_live_verified_cases(db, analyst):
+    add_cases(15)
+    body = client_for(analyst).get(STATS).json()
+    assert body["release"] is None
+    assert body["total"]["cases"] is not None
+
+
+@pytest.mark.parametrize("persona", ["analyst", "curator"])
+def test_a_retired_release_is_a_410_naming_its_successor(request, released, persona):
+    successor = release_create(name="2026.2")
+    release_retire(release=released)
+    response = client_for(request.getfixturevalue(persona)).get(STATS, {"release": "2026.1"})
+    assert response.status_code == 410
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "release_retired"
+    assert problem["successor"] == successor.name and problem["release"] == "2026.1"
+    assert "2026.2" in problem["detail"]
+
+
+@pytest.mark.parametrize("value", ["2099.9", "", "x" * 40, "../2026.1", "2026.1;DROP", "2026.1\n"])
+def test_an_unknown_or_malformed_release_is_a_400_naming_release(released, analyst, value):
+    response = client_for(analyst).get(STATS + "counts.csv", {"by": "sex", "release": value})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert {error["field"] for error in response.json()["errors"]} == {"release"}
+
+
+def test_a_retired_release_frees_its_rows_and_cannot_be_retired_twice(released):
+    release_create(name="2026.2")
+    release_retire(release=released)
+    with pytest.raises(ValidationError):
+        release_retire(release=released)
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    assert not any(name.startswith(f"{released.storage}__") for name in tables)
+
+
+def test_the_newest_release_cannot_be_retired_without_a_successor(released):
+    with pytest.raises(ValidationError, match="make one first"):
+        release_retire(release=released)
+
+
+# ---------------------------------------------------------------- what a release holds
+
+
+@pytest.mark.postgres
+def test_a_releases_rows_refuse_every_write(released):
+    table = snapshot.qualified(released.storage, "registry_case", "default")
+    for statement in (f"UPDATE {table} SET sex = 'male'", f"DELETE FROM {table}"):
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+
+
+def test_a_release_holds_verified_cases_without_free_text(released):
+    assert (released.cases, released.metastases) == (50, 50)
+    table = snapshot.qualified(released.storage, "registry_metastasis", "default")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT misdiagnosis_text FROM {table}")
+        assert cursor.fetchall() == [("",)]
+
+
+def test_the_checksum_depends_on_the_rows_alone(released, curator):
+    same = release_create(name="2026.2")
+    assert same.checksum == released.checksum and same.checksum.startswith("sha256:")
+    case = Case.objects.filter(status=ReviewStatus.VERIFIED).first()
+    case_update(
+        case=case, payload=founding_payload(sex="male", menopausal_status="unknown"), actor=curator
+    )
+    assert release_create(name="2026.3").checksum != released.checksum
+
+
+def test_a_release_records_version_size_and_time(released):
+    assert released.software_version == "0.1.0"
+    assert released.seconds_to_create is not None and released.seconds_to_create >= 0
+    if connection.vendor == "postgresql":
+        assert released.storage_bytes > 0
+
+
+# ---------------------------------------------------------------- release notes
+
+
+def test_release_notes_count_added_removed_and_changed_cases_per_site_group(
+    released, curator, analyst
+):
+    assert released.changes["added"]["total"][0] == 50
+    add_cases(13, site="C71.9", start=500)
+    for case in Case.objects.filter(metastases__site="C34.9")[:12]:
+        reject(case)
+    changed = Case.objects.filter(metastases__site="C44.4", status=ReviewStatus.VERIFIED)[:2]
+    for case in changed:
+        case_update(case=case, payload=founding_payload(age_at_diagnosis=60), actor=curator)
+    notes = release_create(name="2026.2").changes
+    exact = {
+        kind: (found["total"][0], {g: p[0] for g, p in found["site_groups"].items()})
+        for kind, found in notes.items()
+    }
+    assert exact["added"] == (13, {"Brain and CNS": 13})
+    assert exact["removed"] == (12, {"Lung": 12})
+    assert exact["changed"] == (2, {"Skin": 2})
+
+    release = Release.objects.get(name="2026.2")
+    shown = client_for(analyst).get("/api/v1/releases/2026.2/").json()["changes"]
+    assert shown["changed"]["total"] is None  # 2 cases: below the threshold
+    assert shown["added"]["site_groups"]["Brain and CNS"] in range(11, 16)
+    assert (
+        client_for(curator).get("/api/v1/releases/2026.2/").json()["changes"]["changed"]["total"]
+        == 2
+    )
+    assert release.previous.name == "2026.1"
+
+
+# ---------------------------------------------------------------- names, policy, commands
+
+
+def test_release_names_number_the_year(db):
+    assert next_release_name(2026) == "2026.1"
+    add_cases(1)
+    release_create(name="2026.7")
+    assert next_release_name(2026) == "2026.8"
+
+
+def test_only_curators_may_choose_live_data_silently(released, analyst, curator):
+    assert counted_release(curator, None) is None
+    assert counted_release(analyst, None) == released
+
+
+def test_release_command_creates_lists_and_retires(db):
+    add_cases(12)
+    out = io.StringIO()
+    call_command("release", "create", "--name", "2026.1", stdout=out)
+    call_command("release", "create", "--name", "2026.2", "--notes", "Second.", stdout=out)
+    call_command("release", "retire", "2026.1", stdout=out)
+    call_command("release", "list", stdout=out)
+    text = out.getvalue()
+    assert "Created release 2026.1: 12 cases" in text
+    assert "2026.1  retired" in text and "successor 2026.2" in text
