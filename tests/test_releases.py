@@ -195,9 +195,12 @@ def test_the_newest_release_cannot_be_retired_without_a_successor(released):
 def test_a_releases_rows_refuse_every_write(released):
     table = snapshot.qualified(released.storage, "registry_case", "default")
     for statement in (f"UPDATE {table} SET sex = 'male'", f"DELETE FROM {table}"):
-        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
+        with (
+            pytest.raises(DatabaseError, match="immutable"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
 
 
 def test_a_release_holds_verified_cases_without_free_text(released):

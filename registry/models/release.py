@@ -26,8 +26,6 @@ class ReleaseQuerySet(models.QuerySet):
 class Release(models.Model):
     """One numbered snapshot, e.g. 2026.4."""
 
-    objects = ReleaseQuerySet.as_manager()
-
     name = models.CharField(max_length=32, unique=True, help_text="e.g. 2026.4")
     storage = models.CharField(
         max_length=63, unique=True, help_text="Where its rows are: a schema or a table prefix."
@@ -53,6 +51,8 @@ class Release(models.Model):
     successor = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    objects = ReleaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

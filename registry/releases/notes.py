@@ -56,7 +56,8 @@ def release_changes(storage: str, previous_storage: str | None, alias: str) -> d
             n, key_sum = cursor.fetchone()
             cursor.execute(
                 "SELECT site_group, COUNT(*), COALESCE(SUM(record_key), 0) FROM ("
-                "SELECT DISTINCT t.site_group AS site_group, c.id AS id, c.record_key AS record_key "
+                "SELECT DISTINCT t.site_group AS site_group, c.id AS id, "
+                "c.record_key AS record_key "
                 f"FROM {side['case']} c JOIN {side['metastasis']} m ON m.case_id = c.id "
                 f"JOIN {side['topography']} t ON t.code = m.site_id WHERE {condition}"
                 ") AS grouped GROUP BY site_group ORDER BY site_group"

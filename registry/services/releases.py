@@ -90,11 +90,8 @@ def release_retire(*, release: Release, successor: Release | None = None) -> Rel
             .first()
         )
     if successor is None or successor.pk == release.pk or successor.retired:
-        raise ValidationError(
-            {
-                "successor": f"Release {release.name} has no newer release to point to; make one first."
-            }
-        )
+        refusal = f"Release {release.name} has no newer release to point to; make one first."
+        raise ValidationError({"successor": refusal})
     alias = snapshot.database()
     with transaction.atomic(using=alias):
         release.retired_at = timezone.now()
