@@ -25,6 +25,8 @@ API_RESOURCES = [
     ("stats/crosstab", "stats-crosstab", "Cases by two dimensions"),
     ("stats/intervals", "stats-intervals", "Months from primary diagnosis to metastasis"),
     ("fhir/Bundle", "fhir-bundle-list", "FHIR R4 mCODE Bundles in and out"),
+    ("releases", "release-list", "Releases analysts count, their notes and citations"),
+    ("dictionary", "dictionary", "The data dictionary: dimensions, values, protection"),
 ]
 API_DOCUMENTS = [
     ("schema", "schema", "OpenAPI 3 description of every operation"),

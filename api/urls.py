@@ -6,8 +6,9 @@ from rest_framework.routers import DefaultRouter
 
 from api import home
 from api.fhir.views import FhirBundleViewSet
-from api.views import stats
+from api.views import releases, stats
 from api.views.cases import CaseViewSet
+from api.views.dictionary import DictionaryView
 from api.views.vocabularies import MorphologyViewSet, SubtypeViewSet, TopographyViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -34,6 +35,18 @@ urlpatterns = [
         for endpoint in stats.ENDPOINTS
         if endpoint.csv_view is not None
     ),
+    path("v1/releases/", releases.ReleaseListView.as_view(), name="release-list"),
+    re_path(
+        rf"^v1/releases/(?P<name>{releases.NAME_PATTERN})/$",
+        releases.ReleaseDetailView.as_view(),
+        name="release-detail",
+    ),
+    re_path(
+        rf"^v1/releases/(?P<name>{releases.NAME_PATTERN})/citation$",
+        releases.CitationView.as_view(),
+        name="release-citation",
+    ),
+    path("v1/dictionary/", DictionaryView.as_view(), name="dictionary"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",

@@ -276,8 +276,14 @@ def counted_release(user: User, name: str | None) -> Release | None:
 
 
 def release_changes(user: User, release: Release) -> dict:
-    """A release's notes as this user may read them: protected counts for analysts."""
-    policy = statistics_access(user)
+    """A release's notes as this user may read them: exact for curators, protected for all else.
+
+    The notes are public with the release (anyone may read what a citation names),
+    so a visitor who is not signed in reads them as analysts do.
+    """
+    threshold = settings.REGISTRY_MIN_CELL_COUNT
+    exact = bool(getattr(user, "is_curator", False))
+    policy = StatisticsAccess(exact=exact, threshold=threshold, counted_statuses=None)
 
     def seen(pair: list[int]) -> int | None:
         return policy.count(Tally(*pair))

@@ -43,6 +43,7 @@ from registry.models import (
     Subtype,
     Topography,
     Treatment,
+    VocabularyRelease,
 )
 
 # Columns copied blank: free text no statistic reads.
@@ -85,6 +86,9 @@ TABLES = (
     Copied(Morphology, ""),
     Copied(Subtype, ""),
     Copied(Institution, ""),
+    # With the vocabularies' load times, the in-process vocabulary cache, keyed on the
+    # newest load (`registry.vocabularies`), tells a release's vocabularies from the live ones.
+    Copied(VocabularyRelease, ""),
 )
 
 
