@@ -286,3 +286,64 @@ def test_release_command_creates_lists_and_retires(db):
     text = out.getvalue()
     assert "Created release 2026.1: 12 cases" in text
     assert "2026.1  retired" in text and "successor 2026.2" in text
+
+
+# ---------------------------------------------------------------- the releases and their citation
+
+
+def test_the_releases_are_listed_newest_first_for_anyone(released, client):
+    release_create(name="2026.2")
+    found = client.get("/api/v1/releases/").json()
+    assert [release["name"] for release in found] == ["2026.2", "2026.1"]
+    assert found[0]["previous"] == "2026.1" and found[0]["checksum"].startswith("sha256:")
+
+
+def test_a_release_cites_itself_as_cff_and_bibtex(released, client):
+    yaml = pytest.importorskip("yaml")
+    response = client.get("/api/v1/releases/2026.1/citation")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/x-yaml")
+    cff = yaml.safe_load(response.content)
+    assert cff["cff-version"] == "1.2.0" and cff["type"] == "dataset"
+    assert cff["version"] == "2026.1"
+    assert cff["url"] == "http://testserver/api/v1/releases/2026.1/"
+    assert cff["identifiers"][0]["value"] == released.checksum
+    for asked in ({"format": "bibtex"}, {"HTTP_ACCEPT": "application/x-bibtex"}):
+        params = {k: v for k, v in asked.items() if k == "format"}
+        headers = {k: v for k, v in asked.items() if k != "format"}
+        bibtex = client.get("/api/v1/releases/2026.1/citation", params, **headers)
+        text = bibtex.content.decode()
+        assert text.startswith("@misc{rmr_2026_1,") and "version = {2026.1}" in text
+        assert text.count("{") == text.count("}")
+
+
+def test_a_retired_release_can_still_be_cited(released, client):
+    release_create(name="2026.2")
+    release_retire(release=released)
+    assert client.get("/api/v1/releases/2026.1/citation").status_code == 200
+    detail = client.get("/api/v1/releases/2026.1/").json()
+    assert detail["successor"] == "2026.2" and detail["retired_at"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/api/v1/releases/2099.1/citation", {}, 404),
+        ("/api/v1/releases/2099.1/", {}, 404),
+        ("/api/v1/releases/2026.1/citation", {"format": "json"}, 400),
+        ("/api/v1/releases/2026.1/citation", {"format": "xml"}, 400),
+    ],
+)
+def test_citation_errors_are_problems(released, client, path, params, status):
+    response = client.get(path, params)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_provenance_line_is_one_line_naming_release_filters_and_protection(released, analyst):
+    body = client_for(analyst).get(STATS, {"primary_category": "C50", "sex": "female"}).json()
+    line = body["provenance"]
+    assert "\n" not in line
+    assert "release 2026.1" in line and released.checksum[:19] in line
+    assert "filters: primary_category=C50; sex=female" in line
+    assert "cell-key" in line
