@@ -140,8 +140,8 @@ def test_the_dashboard_menus_offer_what_the_dictionary_lists(dictionary, analyst
 
 
 def test_the_dictionary_lists_the_releases(dictionary, client, db):
-    from tests.test_releases import add_cases
     from registry.services.releases import release_create
+    from tests.test_releases import add_cases
 
     add_cases(11)
     release_create(name="2026.1")

@@ -8,7 +8,6 @@ The attacks on the protection are in `tests/test_privacy_attacks.py`.
 
 import contextlib
 import csv
-import io
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
