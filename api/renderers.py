@@ -35,7 +35,9 @@ class CSVRenderer(BaseRenderer):
         response = (renderer_context or {}).get("response")
         if response is not None and response.status_code >= 400:
             return json.dumps(data).encode()
-        if isinstance(data, dict) and "time_points" in data:
+        if isinstance(data, dict) and "presentations" in data:
+            lines = profile_lines(data)
+        elif isinstance(data, dict) and "time_points" in data:
             lines = survival_lines(data)
         elif _is_table(data):
             lines = crosstab_lines(data) if "columns" in data else table_lines(data)
@@ -92,6 +94,53 @@ def survival_lines(data: dict) -> list[list]:
                     *(point[n] for n in ("months", "at_risk", "survival", "lower", "upper")),
                 ]
             )
+    return lines
+
+
+def profile_lines(data: dict) -> list[list]:
+    """A site profile in long form: one line per figure, `part,key,label,measure,value,suppressed`.
+
+    Its parts have different shapes (counts, a proportion, quartiles, a survival
+    curve), so each figure is a line naming its part and measure, which
+    spreadsheets filter and data-frame libraries pivot.
+    """
+    lines = [["part", "key", "label", "measure", "value", "suppressed"]]
+    suppressed = data["cases"] is None
+    lines.append(["cases", data["site"], data["label"], "cases", data["cases"], suppressed])
+    for part, name in (
+        ("subtype", "subtypes"),
+        ("presentation", "presentations"),
+        ("misdiagnosis", "misdiagnoses"),
+        ("confirmation", "confirmations"),
+        ("treatment", "treatments"),
+    ):
+        for row in data[name]:
+            lines.append([part, row["key"], row["label"], "cases", row["cases"], row["suppressed"]])
+    misdiagnosed = data["misdiagnosed"]
+    for measure in ("cases", "of", "share", "lower", "upper"):
+        value = misdiagnosed[measure]
+        lines.append(["misdiagnosed", "", "First taken for another", measure, value, value is None])
+    months = data["months_to_metastasis"]
+    if months is not None:
+        for measure in ("cases", "metastases", "median", "q1", "q3", "share_synchronous"):
+            label = months["label"]
+            lines.append(
+                ["months_to_metastasis", "", label, measure, months[measure], months["suppressed"]]
+            )
+    labels = {column["key"]: column["label"] for column in data["responses"]["columns"]}
+    for row in data["responses"]["rows"]:
+        for cell in row["cells"]:
+            key = f"{row['key']}:{cell['key']}"
+            label = f"{row['label']}: {labels[cell['key']]}"
+            lines.append(["response", key, label, "cases", cell["cases"], cell["suppressed"]])
+    survival = data["survival"]
+    if survival is not None:
+        for point in survival["points"]:
+            for measure in ("at_risk", "survival", "lower", "upper"):
+                value = point[measure]
+                lines.append(
+                    ["survival", point["months"], survival["label"], measure, value, value is None]
+                )
     return lines
 
 

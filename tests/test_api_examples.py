@@ -1,9 +1,10 @@
 """The OpenAPI response examples (api/examples/*.json) are what the server sends.
 
 The examples were captured on `manage.py synth --cases 2000 --seed 1` with the founding
-case, released as 2026.1 (what analysts count). Here the same data is built, each example's call is made again with its persona's
-token, and the answer is compared with the file: the same keys in the same order, the
-same nesting and types everywhere, and the same values where they are deterministic.
+case, released as 2026.1 (what analysts count). Here the same data is built, each
+example's call is made again with its persona's token, and the answer is compared with
+the file: the same keys in the same order, the same nesting and types everywhere, and
+the same values where they are deterministic.
 Curators' counts are exact, so every value is compared. An analyst's counts are
 perturbed by record keys drawn at random when a case is stored, so there a number is
 compared by its type only; whether it is shown or hidden (null) depends on the true

@@ -274,11 +274,11 @@ class SiteProfileView(StatisticsView):
         "cases, subtype mix, how the metastases at that site presented, what they were first "
         "taken for and how often (with a Clopper–Pearson interval), how they were confirmed, "
         "months from the primary, treatments and responses, and survival after the metastasis. "
-        "Every part is protected for analysts like the statistics it comes from. JSON only: "
-        "each part has its CSV at its own endpoint."
+        "Every part is protected for analysts like the statistics it comes from. CSV "
+        "(stats/profile.csv, long form): part,key,label,measure,value,suppressed, one line "
+        "per figure."
     )
     answer = "The profile; a suppressed number is null"
-    renderer_classes = [JSONRenderer]
     options_class = _NoOptions
     document_class = clinical_shapes.SiteProfileSerializer
 
@@ -321,7 +321,7 @@ def _csv_twin(json_view: type[StatisticsView], *, name: str, json_path: str, sum
             "hidden number is an empty field and its line's `suppressed` is true. "
             "Errors are problem+json documents."
         ),
-        parameters=[CaseFilterParams, shapes.ReleaseOption, json_view.options_class, NO_FORMAT],
+        parameters=[CaseFilterParams, shapes.ReleaseOption, *_options(json_view), NO_FORMAT],
         responses=_answer(
             OpenApiTypes.STR,
             "The table as CSV; a suppressed number is empty",
@@ -342,9 +342,13 @@ class Endpoint:
     csv_view: type[StatisticsView] | None  # None: JSON only
 
 
-def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
+def _options(view: type[StatisticsView]) -> list:
     # An options serializer without fields is no parameter (drf-spectacular would fail on it).
-    options = [view.options_class] if view.options_class().fields else []
+    return [view.options_class] if view.options_class().fields else []
+
+
+def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
+    options = _options(view)
     extend_schema(
         summary=view.summary,
         description=view.description,
@@ -370,6 +374,6 @@ ENDPOINTS = tuple(
         ("intervals", "intervals/", IntervalsView, "Months from primary diagnosis to metastasis"),
         ("survival", "survival/", SurvivalView, "Survival after metastasis"),
         ("site-shares", "site-shares/", SiteSharesView, "Each site's share of the cases"),
-        ("profile", "profile/", SiteProfileView, None),
+        ("profile", "profile/", SiteProfileView, "A site profile, one line per figure"),
     ]
 )
