@@ -7,6 +7,7 @@ not the release. A retired release is a 410 naming its successor.
 
 import csv
 import io
+import os
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from registry.services.cases import case_create, case_review, case_update
 from registry.services.releases import next_release_name, release_create, release_retire
 from tests.api_helpers import client_for
 from tests.factories import InstitutionFactory, founding_payload
+from tests.process_helpers import last_json_line, run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -347,3 +349,44 @@ def test_the_provenance_line_is_one_line_naming_release_filters_and_protection(r
     assert "release 2026.1" in line and released.checksum[:19] in line
     assert "filters: primary_category=C50; sex=female" in line
     assert "cell-key" in line
+
+
+# ---------------------------------------------------------------- the admin
+
+
+def test_a_curator_makes_and_retires_releases_in_the_admin(db, client, curator_in_admin):
+    add_cases(12)
+    page = client.post("/admin/registry/release/add/", {"name": "", "description": "First."})
+    assert page.status_code == 302
+    first = Release.objects.get()
+    assert first.name == next_release_name().replace(".2", ".1") or first.name.endswith(".1")
+    assert first.cases == 12 and first.description == "First."
+    client.post("/admin/registry/release/add/", {"name": "2026.9", "description": ""})
+    refused = client.post("/admin/registry/release/add/", {"name": "2026.9", "description": ""})
+    assert refused.status_code == 200 and b"exists already" in refused.content
+    assert client.get(f"/admin/registry/release/{first.pk}/change/").status_code == 200
+    client.post(
+        "/admin/registry/release/",
+        {"action": "retire_releases", "_selected_action": [first.pk]},
+    )
+    first.refresh_from_db()
+    assert first.retired and first.successor.name == "2026.9"
+
+
+# ---------------------------------------------------------------- SQLite (`make run`)
+
+
+@pytest.mark.slow
+def test_releases_work_on_sqlite(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    result = run_python("tests/data/release_on_sqlite.py", env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = last_json_line(result)
+    assert (found["live"], found["release"], found["cases_in_release"]) == (2, 1, 1)
+    assert found["named"] == "2026.1" and found["csv_same"]
+    assert "# release: 2026.1" in found["csv"]

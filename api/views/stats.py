@@ -86,6 +86,8 @@ class StatisticsView(APIView):
         release = access.counted_release(request.user, chosen.validated_data.get("release"))
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
+        if release is not None:
+            policy = access.counting_release(policy)
         with snapshot.reading(release):
             body = self.count(selection, filters=filters, access=policy, **options.validated_data)
         body |= provenance.stamp(release=release, document=body, access=policy)

@@ -137,9 +137,9 @@ def _select_list(copied: Copied, columns: list[str]) -> str:
     return ", ".join(f"'' AS {c}" if c in blank else f'"{c}"' for c in columns)
 
 
-def _live_columns(cursor, table: str, alias: str) -> list[str]:
-    description = connections[alias].introspection.get_table_description(cursor, table)
-    return [column.name for column in description]
+def _live_columns(cursor, table: str) -> list[str]:
+    cursor.execute(f"SELECT * FROM {table} LIMIT 0")
+    return [column[0] for column in cursor.description]
 
 
 def _copy_postgresql(cursor, storage: str, alias: str) -> None:
@@ -148,7 +148,7 @@ def _copy_postgresql(cursor, storage: str, alias: str) -> None:
     (live_schema,) = cursor.fetchone()
     for copied in tables(alias):
         target = qualified(storage, copied.table, alias)
-        columns = _live_columns(cursor, copied.table, alias)
+        columns = _live_columns(cursor, copied.table)
         cursor.execute(f"CREATE TABLE {target} (LIKE {copied.table} INCLUDING DEFAULTS)")
         where = f"WHERE {copied.rows}" if copied.rows else ""
         names = ", ".join(f'"{c}"' for c in columns)
@@ -187,7 +187,7 @@ def _refuse_writes(cursor, storage: str, alias: str) -> None:
 def _copy_sqlite(cursor, storage: str, alias: str) -> None:
     for copied in tables(alias):
         target = qualified(storage, copied.table, alias)
-        columns = _live_columns(cursor, copied.table, alias)
+        columns = _live_columns(cursor, copied.table)
         where = f"WHERE {copied.rows.replace('NOT has_open_flags', 'has_open_flags = 0')}"
         cursor.execute(
             f"CREATE TABLE {target} AS SELECT {_select_list(copied, columns)} "
@@ -289,7 +289,7 @@ def checksum(storage: str, alias: str) -> str:
                 rows = cursor.fetchall()
                 if not rows:
                     break
-                pk_index = [c.name for c in cursor.description].index(copied.pk)
+                pk_index = [column[0] for column in cursor.description].index(copied.pk)
                 for row in rows:
                     digest.update(("\x1f".join(map(str, row)) + "\n").encode())
                 last = rows[-1][pk_index]
