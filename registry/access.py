@@ -176,6 +176,11 @@ def counted_by(user: User) -> Q:
     whose soft-edit flags a curator has confirmed (no open flag)."""
     if user.is_curator:
         return Q()
+    return counted_by_analysts()
+
+
+def counted_by_analysts() -> Q:
+    """Verified cases with no open flag: what analysts count, and what a release holds."""
     return Q(status=ReviewStatus.VERIFIED) & without_open_flags()
 
 
@@ -281,15 +286,17 @@ def counting_release(policy: StatisticsAccess) -> StatisticsAccess:
     return dataclasses.replace(policy, counted_statuses=(ReviewStatus.VERIFIED,))
 
 
-def release_changes(user: User, release: Release) -> dict:
-    """A release's notes as this user may read them: exact for curators, protected for all else.
+def release_changes(user: User, release: Release) -> dict | None:
+    """A release's notes as this user may read them: exact for curators, protected for
+    analysts, and None for everyone else.
 
-    The notes are public with the release (anyone may read what a citation names),
-    so a visitor who is not signed in reads them as analysts do.
+    A release's record is public (a citation's URL must open), but its notes are
+    counts: a hospital system could subtract its own cases from them, so they are
+    for those who may read statistics, as every other count is.
     """
-    threshold = settings.REGISTRY_MIN_CELL_COUNT
-    exact = bool(getattr(user, "is_curator", False))
-    policy = StatisticsAccess(exact=exact, threshold=threshold, counted_statuses=None)
+    if not can_read_statistics(user):
+        return None
+    policy = statistics_access(user)
 
     def seen(pair: list[int]) -> int | None:
         return policy.count(Tally(*pair))

@@ -9,12 +9,15 @@ import csv
 import io
 import os
 
+import hypothesis
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from hypothesis import strategies as st
 
-from registry.access import counted_release
+from registry.access import ANALYST_FILTERS, ReleaseRetired, counted_release
+from registry.case_filters import CaseFilterSet
 from registry.models import Case, Release, ReviewStatus
 from registry.releases import snapshot
 from registry.services.cases import case_create, case_review, case_update
@@ -390,3 +393,96 @@ def test_releases_work_on_sqlite(tmp_path):
     assert (found["live"], found["release"], found["cases_in_release"]) == (2, 1, 1)
     assert found["named"] == "2026.1" and found["csv_same"]
     assert "# release: 2026.1" in found["csv"]
+
+
+def test_a_release_retired_while_it_is_being_asked_for_is_a_410_not_a_500(released, analyst):
+    chosen = counted_release(analyst, "2026.1")  # chosen, then retired before it is read
+    release_create(name="2026.2")
+    release_retire(release=Release.objects.get(name="2026.1"))
+    with pytest.raises(ReleaseRetired), snapshot.reading(chosen):
+        Case.objects.count()
+
+
+@pytest.mark.parametrize(
+    ("persona", "seen"),
+    [
+        ("anonymous", "none"),
+        ("submitter_a", "none"),
+        ("analyst", "protected"),
+        ("curator", "exact"),
+    ],
+)
+def test_release_notes_are_counts_only_statistics_readers_see(request, released, persona, seen):
+    user = None if persona == "anonymous" else request.getfixturevalue(persona)
+    record = client_for(user).get("/api/v1/releases/2026.1/")
+    assert record.status_code == 200  # the record itself is public: a citation opens it
+    changes = record.json()["changes"]
+    if seen == "none":
+        assert changes is None
+    elif seen == "exact":
+        assert changes["added"]["site_groups"] == {"Lung": 20, "Skin": 30}
+    else:
+        assert set(changes["added"]["site_groups"]) == {"Lung", "Skin"}
+        assert abs(changes["added"]["site_groups"]["Skin"] - 30) <= 2
+
+
+# ---------------------------------------------------------------- CSV provenance, any filters
+
+_CLOSED = {
+    name: declared.field.choices
+    for name, declared in CaseFilterSet.base_filters.items()
+    if name in ANALYST_FILTERS and getattr(declared.field, "choices", None) and name != "status"
+}
+
+
+@hypothesis.settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+    ],
+)
+@hypothesis.given(
+    chosen=st.dictionaries(
+        st.sampled_from(sorted(_CLOSED)),
+        st.just(None),
+        max_size=4,
+    ).flatmap(
+        lambda names: st.fixed_dictionaries(
+            {
+                name: st.lists(st.sampled_from(_CLOSED[name]), min_size=1, max_size=3, unique=True)
+                for name in names
+            }
+        )
+    ),
+    endpoint=st.sampled_from(["sites.csv", "counts.csv", "crosstab.csv", "intervals.csv"]),
+)
+def test_every_csv_starts_with_its_provenance_and_parses_after_it(
+    released, analyst, chosen, endpoint
+):
+    options = {"counts.csv": {"by": "sex"}, "crosstab.csv": {"rows": "sex", "cols": "site_group"}}
+    params = {name: ",".join(values) for name, values in chosen.items()}
+    response = client_for(analyst).get(STATS + endpoint, {**params, **options.get(endpoint, {})})
+    assert response.status_code == 200
+    lines = response.content.decode().split("\r\n")
+    comments = [line for line in lines if line.startswith("#")]
+    assert lines[: len(comments)] == comments  # all above the header
+    names = [line.split(":", 1)[0] for line in comments]
+    assert names == [
+        "# registry",
+        "# release",
+        "# counted",
+        "# filters",
+        "# threshold",
+        "# protection",
+        "# generated",
+        "# provenance",
+    ]
+    filters_line = comments[3].removeprefix("# filters: ")
+    for name, values in chosen.items():
+        assert f"{name}={','.join(values)}" in filters_line
+    table = list(csv.reader(lines[len(comments) :]))
+    assert table[0][0] in ("key", "row_key") and all(
+        len(row) in (0, len(table[0])) for row in table
+    )

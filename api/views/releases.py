@@ -51,7 +51,11 @@ class ReleaseSerializer(serializers.Serializer):
     retired_at = serializers.DateTimeField(allow_null=True)
     successor = serializers.CharField(allow_null=True, help_text="Set when retired")
     citation = serializers.CharField(help_text="One line for a reference list")
-    changes = ChangesSerializer(help_text="Since the previous release; protected counts")
+    changes = ChangesSerializer(
+        allow_null=True,
+        help_text="Since the previous release: protected counts for analysts, exact for "
+        "curators; null for anyone else (a hospital could subtract its own cases)",
+    )
 
 
 def release_document(request, release: Release) -> dict:

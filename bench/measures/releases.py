@@ -33,10 +33,11 @@ def _plain_copy_ms() -> float:
     def copy() -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             for copied in TABLES:
-                where = f"WHERE {copied.rows}" if copied.rows else ""
+                where, params = copied.where()
                 cursor.execute(
                     f"CREATE TEMP TABLE bench_{copied.table} ON COMMIT DROP AS "
-                    f"SELECT * FROM {copied.table} {where}"
+                    f"SELECT * FROM {copied.table} {where}",
+                    params,
                 )
 
     milliseconds, _ = timed(copy)

@@ -29,9 +29,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import OperationalError, connections, router, transaction
+from django.db import DatabaseError, OperationalError, connections, router, transaction
 from django.db.models import Model
 
+from registry.access import ReleaseRetired, counted_by_analysts
 from registry.models import (
     Case,
     CountedMetastasis,
@@ -39,7 +40,6 @@ from registry.models import (
     Metastasis,
     Morphology,
     Release,
-    ReviewStatus,
     Subtype,
     Topography,
     Treatment,
@@ -57,10 +57,10 @@ _STORAGE = re.compile(r"[a-z][a-z0-9_]{0,40}")
 
 @dataclass(frozen=True)
 class Copied:
-    """One table of a release: its model and which rows of the live table it holds."""
+    """One table of a release: its model and which of the live table's rows it holds."""
 
     model: type[Model]
-    rows: str  # a WHERE clause over the live table; "" for every row
+    of_counted_cases: str | None  # the column naming the case; None: every row
     postgresql_only: bool = False
 
     @property
@@ -71,24 +71,28 @@ class Copied:
     def pk(self) -> str:
         return self.model._meta.pk.column
 
+    def where(self) -> tuple[str, list]:
+        """The WHERE clause selecting the rows to copy, and its parameters."""
+        if self.of_counted_cases is None:
+            return "", []
+        # What analysts count, from the access policy itself, as SQL.
+        cases = Case.objects.filter(counted_by_analysts()).values("pk").order_by()
+        sql, params = cases.query.sql_with_params()
+        return f"WHERE {self.of_counted_cases} IN ({sql})", list(params)
 
-_CASE = Case._meta.db_table
-# What analysts count (`registry.access.counted_by`), as SQL over the live case table.
-COUNTED_CASES = f"status = '{ReviewStatus.VERIFIED}' AND NOT has_open_flags"
-_OF_COUNTED_CASES = f"case_id IN (SELECT id FROM {_CASE} WHERE {COUNTED_CASES})"
 
 TABLES = (
-    Copied(Case, COUNTED_CASES),
-    Copied(Metastasis, _OF_COUNTED_CASES),
-    Copied(Treatment, _OF_COUNTED_CASES),
-    Copied(CountedMetastasis, _OF_COUNTED_CASES, postgresql_only=True),
-    Copied(Topography, ""),
-    Copied(Morphology, ""),
-    Copied(Subtype, ""),
-    Copied(Institution, ""),
+    Copied(Case, "id"),
+    Copied(Metastasis, "case_id"),
+    Copied(Treatment, "case_id"),
+    Copied(CountedMetastasis, "case_id", postgresql_only=True),
+    Copied(Topography, None),
+    Copied(Morphology, None),
+    Copied(Subtype, None),
+    Copied(Institution, None),
     # With the vocabularies' load times, the in-process vocabulary cache, keyed on the
     # newest load (`registry.vocabularies`), tells a release's vocabularies from the live ones.
-    Copied(VocabularyRelease, ""),
+    Copied(VocabularyRelease, None),
 )
 
 
@@ -150,11 +154,12 @@ def _copy_postgresql(cursor, storage: str, alias: str) -> None:
         target = qualified(storage, copied.table, alias)
         columns = _live_columns(cursor, copied.table)
         cursor.execute(f"CREATE TABLE {target} (LIKE {copied.table} INCLUDING DEFAULTS)")
-        where = f"WHERE {copied.rows}" if copied.rows else ""
+        where, params = copied.where()
         names = ", ".join(f'"{c}"' for c in columns)
         cursor.execute(
             f"INSERT INTO {target} ({names}) "
-            f"SELECT {_select_list(copied, columns)} FROM {copied.table} {where}"
+            f"SELECT {_select_list(copied, columns)} FROM {copied.table} {where}",
+            params,
         )
         # The live table's indexes (primary key included), built once the rows are in.
         cursor.execute(
@@ -188,10 +193,11 @@ def _copy_sqlite(cursor, storage: str, alias: str) -> None:
     for copied in tables(alias):
         target = qualified(storage, copied.table, alias)
         columns = _live_columns(cursor, copied.table)
-        where = f"WHERE {copied.rows.replace('NOT has_open_flags', 'has_open_flags = 0')}"
+        where, params = copied.where()
         cursor.execute(
             f"CREATE TABLE {target} AS SELECT {_select_list(copied, columns)} "
-            f"FROM {copied.table} {where if copied.rows else ''}"
+            f"FROM {copied.table} {where}",
+            params,
         )
         if "case_id" in columns:
             cursor.execute(f'CREATE INDEX "{storage}__{copied.table}_case" ON {target} (case_id)')
@@ -222,8 +228,15 @@ def reading(release: Release | None) -> Iterator[None]:
         yield
         return
     aliases = {router.db_for_read(Case), router.db_for_read(CountedMetastasis)}
-    with _reading_all(release.storage, sorted(aliases)):
-        yield
+    try:
+        with _reading_all(release.storage, sorted(aliases)):
+            yield
+    except DatabaseError:
+        # Retired (its rows dropped) between choosing it and reading it: a 410, not a 500.
+        release.refresh_from_db()
+        if release.retired:
+            raise ReleaseRetired(release) from None
+        raise
 
 
 @contextmanager
@@ -242,14 +255,18 @@ def _reading_one(storage: str, alias: str) -> Iterator[None]:
         with transaction.atomic(using=alias), connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('search_path')")
             (previous,) = cursor.fetchone()
+            # Each copy locked until the transaction ends: a retirement's DROP waits for this
+            # count, and a release already dropped is an error here, never a silent fall
+            # through to the live tables of the same names further along the search path.
+            copies = ", ".join(qualified(storage, t.table, alias) for t in tables(alias))
+            cursor.execute(f"LOCK TABLE {copies} IN ACCESS SHARE MODE")
             cursor.execute(
                 "SELECT set_config('search_path', %s, true)", [f'"{storage}", {previous}']
             )
-            try:
-                yield
-            finally:
-                if not connection.needs_rollback:
-                    cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
+            yield
+            # Reached without an error only: an error rolls the block back, and the
+            # setting with it (to the savepoint, when the block is nested).
+            cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
         return
     with connection.cursor() as cursor:
         for copied in tables(alias):
@@ -331,7 +348,7 @@ def make(storage: str, alias: str) -> Made:
     started = time.monotonic()
     copy(storage, alias)
     with connections[alias].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {qualified(storage, _CASE, alias)}")
+        cursor.execute(f"SELECT COUNT(*) FROM {qualified(storage, Case._meta.db_table, alias)}")
         (cases,) = cursor.fetchone()
         cursor.execute(
             f"SELECT COUNT(*) FROM {qualified(storage, Metastasis._meta.db_table, alias)}"

@@ -305,6 +305,10 @@ async function loadAll() {
     document.getElementById("suppression").textContent = rule.applied
       ? `Counts are perturbed slightly (by at most 2) so that no patient can be worked out; values with fewer than ${rule.threshold} cases are left out or shown as “${SUPPRESSED}”.`
       : "You see exact counts (curator).";
+    // What was counted, to cite: the release (or live data) and the one-line provenance.
+    document.getElementById("release").textContent = heatBody.release
+      ? `Release ${heatBody.release}. To cite: ${heatBody.provenance}`
+      : `Live data. ${heatBody.provenance}`;
   } catch (error) {
     status.textContent = error instanceof ProblemError ? error.message : `Could not load: ${error}`;
     status.classList.add("error");
