@@ -62,6 +62,10 @@ class StatisticsView(APIView):
 
     permission_classes = [CanReadStatistics]
     renderer_classes = [JSONRenderer, CSVRenderer]
+    problem_statuses = {
+        "410": "The release asked for (release=) was retired: `successor` names the release "
+        "to count instead (code release_retired)"
+    }
     options_class = shapes.SiteOptions
     document_class = shapes.SiteCountsSerializer
     csv_name = "statistics"
