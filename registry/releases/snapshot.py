@@ -203,6 +203,22 @@ def _copy_sqlite(cursor, storage: str, alias: str) -> None:
             cursor.execute(f'CREATE INDEX "{storage}__{copied.table}_case" ON {target} (case_id)')
 
 
+def settle(storage: str, alias: str) -> None:
+    """VACUUM (FREEZE, ANALYZE) each copy: after the copy's transaction has committed.
+
+    Rows never change again, so they are frozen once and every page marked
+    all-visible: index-only scans then skip the table, as they do on the live
+    tables that autovacuum keeps, so a release count costs no more than a live one.
+    VACUUM cannot run in a transaction; on SQLite there is nothing to do.
+    """
+    connection = connections[alias]
+    if not _postgresql(alias) or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        for copied in tables(alias):
+            cursor.execute(f"VACUUM (FREEZE, ANALYZE) {qualified(storage, copied.table, alias)}")
+
+
 def drop(storage: str, alias: str) -> None:
     """Remove a release's rows (retirement frees its storage; the Release row stays)."""
     with connections[alias].cursor() as cursor:
@@ -252,21 +268,26 @@ def _reading_all(storage: str, aliases: list[str]) -> Iterator[None]:
 def _reading_one(storage: str, alias: str) -> Iterator[None]:
     connection = connections[alias]
     if _postgresql(alias):
+        nested = connection.in_atomic_block
         with transaction.atomic(using=alias), connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('search_path')")
-            (previous,) = cursor.fetchone()
-            # Each copy locked until the transaction ends: a retirement's DROP waits for this
-            # count, and a release already dropped is an error here, never a silent fall
-            # through to the live tables of the same names further along the search path.
+            if nested:  # a savepoint: the setting must be put back when the block ends
+                cursor.execute("SELECT current_setting('search_path')")
+                (previous,) = cursor.fetchone()
+            # One statement, one round trip. Each copy is locked until the transaction
+            # ends: a retirement's DROP waits for this count, and a release already dropped
+            # is an error here, never a silent fall through to the live tables of the same
+            # names further along the search path. (`storage` is [a-z0-9_], checked.)
             copies = ", ".join(qualified(storage, t.table, alias) for t in tables(alias))
-            cursor.execute(f"LOCK TABLE {copies} IN ACCESS SHARE MODE")
             cursor.execute(
-                "SELECT set_config('search_path', %s, true)", [f'"{storage}", {previous}']
+                f"DO $$ BEGIN LOCK TABLE {copies} IN ACCESS SHARE MODE; "
+                f"PERFORM set_config('search_path', "
+                f"'\"{storage}\", ' || current_setting('search_path'), true); END $$"
             )
             yield
             # Reached without an error only: an error rolls the block back, and the
-            # setting with it (to the savepoint, when the block is nested).
-            cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
+            # setting with it; COMMIT ends a SET LOCAL of the outermost block.
+            if nested:
+                cursor.execute("SELECT set_config('search_path', %s, true)", [previous])
         return
     with connection.cursor() as cursor:
         for copied in tables(alias):

@@ -1,6 +1,7 @@
 """Making and retiring releases (`registry.models.release`)."""
 
 import re
+import time
 import tomllib
 from functools import cache
 
@@ -48,6 +49,7 @@ def release_create(
         raise ValidationError({"name": "Use letters, digits, '.', '-' or '_' (e.g. 2026.4)."})
     if Release.objects.filter(name=name).exists():
         raise ValidationError({"name": f"Release {name} exists already."})
+    started = time.monotonic()
     storage = snapshot.storage_name(name)
     alias = snapshot.database()
     connection = connections[alias]
@@ -58,7 +60,7 @@ def release_create(
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         previous = Release.objects.latest_available()
         made = snapshot.make(storage, alias)
-        return Release.objects.using(alias).create(
+        release = Release.objects.using(alias).create(
             name=name,
             storage=storage,
             created_by=by,
@@ -67,11 +69,15 @@ def release_create(
             cases=made.cases,
             metastases=made.metastases,
             storage_bytes=made.storage_bytes,
-            seconds_to_create=made.seconds,
             description=description,
             previous=previous,
             changes=notes.release_changes(storage, previous.storage if previous else None, alias),
         )
+    snapshot.settle(storage, alias)
+    # The time a curator waits: the copy, its checksum, the notes and the settling.
+    release.seconds_to_create = time.monotonic() - started
+    release.save(update_fields=["seconds_to_create"])
+    return release
 
 
 def release_retire(*, release: Release, successor: Release | None = None) -> Release:
