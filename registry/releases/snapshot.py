@@ -310,13 +310,23 @@ _CHUNK = 20_000
 def checksum(storage: str, alias: str) -> str:
     """sha256 over every row of every copy, in primary-key order: the same rows, the same sum.
 
-    Read in chunks by key, so a million cases never sit in memory at once.
+    PostgreSQL hashes each table in SQL: the md5 of each row's text, in key order,
+    hashed again with sha256 (32 bytes a row: 50 MB at 1.6 million metastases,
+    far below a text value's 1 GB). Elsewhere, rows are read in chunks by key and
+    hashed in Python, so a million cases never sit in memory at once.
     """
     digest = hashlib.sha256()
     with connections[alias].cursor() as cursor:
         for copied in tables(alias):
             digest.update(f"\x1e{copied.table}\x1e".encode())
             target = qualified(storage, copied.table, alias)
+            if _postgresql(alias):
+                cursor.execute(
+                    "SELECT encode(sha256(convert_to(COALESCE(string_agg(md5(t::text), '' "
+                    f"ORDER BY t.\"{copied.pk}\"), ''), 'UTF8')), 'hex') FROM {target} t"
+                )
+                digest.update(cursor.fetchone()[0].encode())
+                continue
             last = None
             while True:
                 after = "" if last is None else f'WHERE "{copied.pk}" > %s'
