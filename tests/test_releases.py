@@ -81,6 +81,8 @@ def test_an_analysts_answer_keeps_its_bytes_after_new_cases_and_corrections(
         (STATS + "intervals/", {}),
         (STATS + "survival/", {}),
         (STATS + "site-shares.csv", {}),
+        (STATS + "profile.csv", {"primary_category": "C50", "site_group": "Skin"}),
+        (STATS + "profile/", {"primary_category": "C50", "site": "C44.4"}),
     ]
     before = [client.get(path, params).content for path, params in paths]
     live_before = client_for(curator).get(STATS, {"status": "verified"}).json()
