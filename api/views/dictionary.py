@@ -1,7 +1,7 @@
 """`/api/v1/dictionary/` and `/dictionary/`: the data dictionary, as JSON and as a page.
 
 Public: it describes what can be asked and how answers are protected, never a
-count. Both are `registry.dictionary.data_dictionary()`, rendered twice.
+count. Both are `registry.published_dictionary.data_dictionary()`, rendered twice.
 """
 
 from django.shortcuts import render
@@ -12,7 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.dictionary import data_dictionary
+from registry.published_dictionary import data_dictionary
 
 
 class DictionaryView(APIView):
