@@ -488,3 +488,9 @@ def test_every_csv_starts_with_its_provenance_and_parses_after_it(
     assert table[0][0] in ("key", "row_key") and all(
         len(row) in (0, len(table[0])) for row in table
     )
+
+
+@pytest.mark.parametrize("name", ["2026-1", "2026_1", "../x", "", "a" * 33, "2026.1 "])
+def test_a_name_that_is_taken_in_another_spelling_or_malformed_is_refused(released, name):
+    with pytest.raises(ValidationError):
+        release_create(name=name or "-")

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from registry.models import Release
-from registry.services.releases import NAME, release_create, release_retire
+from registry.services.releases import release_create, release_name_refusal, release_retire
 
 _SHOWN = [
     "name",
@@ -36,10 +36,9 @@ class ReleaseCreateForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        if name and not NAME.fullmatch(name):
-            raise forms.ValidationError("Use letters, digits, '.', '-' or '_' (e.g. 2026.4).")
-        if name and Release.objects.filter(name=name).exists():
-            raise forms.ValidationError(f"Release {name} exists already.")
+        refusal = release_name_refusal(name) if name else None
+        if refusal:
+            raise forms.ValidationError(refusal)
         return name
 
 

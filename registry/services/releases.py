@@ -36,6 +36,18 @@ def next_release_name(year: int | None = None) -> str:
     return f"{year}.{max(numbers, default=0) + 1}"
 
 
+def release_name_refusal(name: str) -> str | None:
+    """Why `name` cannot name a new release, or None. Names that differ only in case or
+    punctuation (2026.4, 2026-4) would share their storage, so the second is refused."""
+    if not NAME.fullmatch(name):
+        return "Use letters, digits, '.', '-' or '_' (e.g. 2026.4)."
+    if Release.objects.filter(name=name).exists():
+        return f"Release {name} exists already."
+    if Release.objects.filter(storage=snapshot.storage_name(name)).exists():
+        return f"A release with a name like {name} exists already; choose another."
+    return None
+
+
 def release_create(
     *, name: str | None = None, description: str = "", by: User | None = None
 ) -> Release:
@@ -45,10 +57,9 @@ def release_create(
     while it runs is either wholly in the release, metastases and all, or not at all.
     """
     name = name or next_release_name()
-    if not NAME.fullmatch(name):
-        raise ValidationError({"name": "Use letters, digits, '.', '-' or '_' (e.g. 2026.4)."})
-    if Release.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"Release {name} exists already."})
+    refusal = release_name_refusal(name)
+    if refusal:
+        raise ValidationError({"name": refusal})
     started = time.monotonic()
     storage = snapshot.storage_name(name)
     alias = snapshot.database()
