@@ -494,3 +494,9 @@ def test_every_csv_starts_with_its_provenance_and_parses_after_it(
 def test_a_name_that_is_taken_in_another_spelling_or_malformed_is_refused(released, name):
     with pytest.raises(ValidationError):
         release_create(name=name or "-")
+
+
+def test_copies_left_by_a_release_whose_record_is_gone_are_replaced(released):
+    Release.objects.filter(pk=released.pk).delete()  # as `flush` would: the copies stay
+    again = release_create(name="2026.1")
+    assert again.cases == 50 and again.checksum == released.checksum

@@ -128,7 +128,13 @@ def qualified(storage: str, table: str, alias: str) -> str:
 
 
 def copy(storage: str, alias: str) -> None:
-    """Copy the counted rows into a release's tables (within the caller's transaction)."""
+    """Copy the counted rows into a release's tables (within the caller's transaction).
+
+    Copies left under the same storage name by a release whose record is gone (a
+    `flush`, or a test database emptied between tests) are dropped first: no
+    Release names them, so nothing can count them.
+    """
+    drop(storage, alias)
     with connections[alias].cursor() as cursor:
         if _postgresql(alias):
             _copy_postgresql(cursor, storage, alias)
