@@ -24,7 +24,6 @@ redacted identifier could survive.
 
 import hashlib
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -377,12 +376,10 @@ class Made:
     metastases: int
     checksum: str
     storage_bytes: int | None
-    seconds: float
 
 
 def make(storage: str, alias: str) -> Made:
-    """Copy, count, checksum and measure a release's rows (within the caller's transaction)."""
-    started = time.monotonic()
+    """Copy, count, checksum and size a release's rows (within the caller's transaction)."""
     copy(storage, alias)
     with connections[alias].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {qualified(storage, Case._meta.db_table, alias)}")
@@ -396,5 +393,4 @@ def make(storage: str, alias: str) -> Made:
         metastases=metastases,
         checksum=checksum(storage, alias),
         storage_bytes=size_in_bytes(storage, alias),
-        seconds=time.monotonic() - started,
     )
