@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.faults import fault_of
+from registry.access import ReleaseRetired
 from registry.error_codes import ErrorCode
 from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
@@ -67,6 +68,20 @@ class ReviewConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The case's review status does not lead there."
     default_code = ErrorCode.REVIEW_TRANSITION_REFUSED
+
+
+class ReleaseGone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This release was retired."
+    default_code = ErrorCode.RELEASE_RETIRED
+
+    def __init__(self, retired: ReleaseRetired):
+        super().__init__(str(retired))
+        # RFC 9457 extension members: which release to count instead.
+        self.extensions = {
+            "release": retired.release.name,
+            "successor": retired.release.successor.name,
+        }
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -129,6 +144,8 @@ def _as_api_exception(exc: Exception) -> Exception:
         return PreconditionFailed(
             f"The case is at version {exc.current_version}; read it again and reapply your change."
         )
+    if isinstance(exc, ReleaseRetired):
+        return ReleaseGone(exc)
     if isinstance(exc, ReviewTransitionRefused):
         return ReviewConflict(str(exc))
     if isinstance(exc, BatchTooLarge):
@@ -190,6 +207,7 @@ def problem_exception_handler(exc, context):
     response.data = problem(response.status_code, detail, code, errors)
     if omitted:
         response.data["errors_omitted"] = omitted
+    response.data.update(getattr(exc, "extensions", {}))
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
 

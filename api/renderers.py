@@ -5,7 +5,11 @@ cross-table is long ("tidy"): one line per cell, then the row totals (empty
 column key), the column totals (empty row key) and the grand total (both
 empty), which spreadsheets and data-frame libraries pivot as they like.
 A suppressed number is an empty field, and the line's `suppressed` is `true`.
-Filters and the suppression threshold are in the JSON response only.
+Above the header, `# name: value` lines say what the table is: the registry,
+the release (or live), the statuses counted, the filters, the threshold, the
+protection, when the data was fixed and the one-line provenance
+(`api.provenance`). Readers skip them with `comment="#"` (pandas) or by
+dropping lines that start with `#` (csv).
 """
 
 import csv
@@ -13,6 +17,8 @@ import io
 import json
 
 from rest_framework.renderers import BaseRenderer
+
+from api.provenance import csv_header
 
 # Spreadsheets run a field starting with these as a formula; labels never need them.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -29,13 +35,16 @@ class CSVRenderer(BaseRenderer):
         response = (renderer_context or {}).get("response")
         if response is not None and response.status_code >= 400:
             return json.dumps(data).encode()
-        if isinstance(data, dict) and "time_points" in data:
+        if isinstance(data, dict) and "presentations" in data:
+            lines = profile_lines(data)
+        elif isinstance(data, dict) and "time_points" in data:
             lines = survival_lines(data)
         elif _is_table(data):
             lines = crosstab_lines(data) if "columns" in data else table_lines(data)
         else:
             return json.dumps(data).encode()
         out = io.StringIO()
+        out.writelines(line + "\r\n" for line in csv_header(data))
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerows([_safe(value) for value in line] for line in lines)
         return out.getvalue().encode()
@@ -86,6 +95,53 @@ def survival_lines(data: dict) -> list[list]:
                     *(point[n] for n in figures),
                 ]
             )
+    return lines
+
+
+def profile_lines(data: dict) -> list[list]:
+    """A site profile in long form: one line per figure, `part,key,label,measure,value,suppressed`.
+
+    Its parts have different shapes (counts, a proportion, quartiles, a survival
+    curve), so each figure is a line naming its part and measure, which
+    spreadsheets filter and data-frame libraries pivot.
+    """
+    lines = [["part", "key", "label", "measure", "value", "suppressed"]]
+    suppressed = data["cases"] is None
+    lines.append(["cases", data["site"], data["label"], "cases", data["cases"], suppressed])
+    for part, name in (
+        ("subtype", "subtypes"),
+        ("presentation", "presentations"),
+        ("misdiagnosis", "misdiagnoses"),
+        ("confirmation", "confirmations"),
+        ("treatment", "treatments"),
+    ):
+        for row in data[name]:
+            lines.append([part, row["key"], row["label"], "cases", row["cases"], row["suppressed"]])
+    misdiagnosed = data["misdiagnosed"]
+    for measure in ("cases", "of", "share", "lower", "upper"):
+        value = misdiagnosed[measure]
+        lines.append(["misdiagnosed", "", "First taken for another", measure, value, value is None])
+    months = data["months_to_metastasis"]
+    if months is not None:
+        for measure in ("cases", "metastases", "median", "q1", "q3", "share_synchronous"):
+            label = months["label"]
+            lines.append(
+                ["months_to_metastasis", "", label, measure, months[measure], months["suppressed"]]
+            )
+    labels = {column["key"]: column["label"] for column in data["responses"]["columns"]}
+    for row in data["responses"]["rows"]:
+        for cell in row["cells"]:
+            key = f"{row['key']}:{cell['key']}"
+            label = f"{row['label']}: {labels[cell['key']]}"
+            lines.append(["response", key, label, "cases", cell["cases"], cell["suppressed"]])
+    survival = data["survival"]
+    if survival is not None:
+        for point in survival["points"]:
+            for measure in ("at_risk", "survival", "lower", "upper"):
+                value = point[measure]
+                lines.append(
+                    ["survival", point["months"], survival["label"], measure, value, value is None]
+                )
     return lines
 
 

@@ -86,6 +86,8 @@ class RegistryAutoSchema(AutoSchema):
                     "More than 1,000 cases or 6,000 metastases and treatments, "
                     "or the body is too large"
                 )
+        # Statuses particular to a view (e.g. 410 for a retired release), declared on it.
+        statuses.update(getattr(self.view, "problem_statuses", {}))
         return statuses
 
 

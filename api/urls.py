@@ -7,8 +7,9 @@ from rest_framework.routers import DefaultRouter
 from api import home
 from api.fhir.views import FhirBundleViewSet
 from api.schema_view import CachedSchemaView
-from api.views import atlas, stats
+from api.views import atlas, releases, stats
 from api.views.cases import CaseViewSet
+from api.views.dictionary import DictionaryView
 from api.views.vocabularies import MorphologyViewSet, SubtypeViewSet, TopographyViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -38,6 +39,18 @@ urlpatterns = [
     path("v1/atlas/", atlas.AtlasListView.as_view(), name="atlas-list"),
     path("v1/atlas/<uuid:uuid>/", atlas.AtlasDetailView.as_view(), name="atlas-detail"),
     path("v1/similar/", atlas.SimilarCasesView.as_view(), name="similar-cases"),
+    path("v1/releases/", releases.ReleaseListView.as_view(), name="release-list"),
+    re_path(
+        rf"^v1/releases/(?P<name>{releases.NAME_PATTERN})/$",
+        releases.ReleaseDetailView.as_view(),
+        name="release-detail",
+    ),
+    re_path(
+        rf"^v1/releases/(?P<name>{releases.NAME_PATTERN})/citation$",
+        releases.CitationView.as_view(),
+        name="release-citation",
+    ),
+    path("v1/dictionary/", DictionaryView.as_view(), name="dictionary"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",

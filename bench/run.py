@@ -66,10 +66,15 @@ def main() -> None:
     parser.add_argument(
         "--replot", action="store_true", help="redraw the plot from bench/results/results.json"
     )
+    parser.add_argument(
+        "--only", help="comma-separated measure labels to run (e.g. releases); default all"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    settings = Settings(runs=args.runs, seconds=args.seconds, batches=args.batches)
+    settings = Settings(
+        runs=args.runs, seconds=args.seconds, batches=args.batches, only=args.only or ""
+    )
     if args.child:
         measure_size(args.child, settings, args.out)
     elif args.replot:
@@ -80,7 +85,8 @@ def main() -> None:
 
 def measure_sizes(sizes: list[int], settings: Settings) -> None:
     """Every size in a child process, then the report of them all."""
-    if shutil.which("wrk") is None:
+    needs_wrk = not settings.only or "single post" in settings.only.split(",")
+    if needs_wrk and shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (apt-get install wrk; `make bench` does it).")
     started = time.monotonic()
     # The servers' SECRET_KEY and pseudonym key, all sizes; production refuses them equal.
@@ -95,6 +101,7 @@ def measure_sizes(sizes: list[int], settings: Settings) -> None:
             command = [sys.executable, __file__, "--child", str(size), "--out", out.name]
             command += ["--runs", str(settings.runs), "--seconds", str(settings.seconds)]
             command += ["--batches", str(settings.batches)]
+            command += ["--only", settings.only] if settings.only else []
             child_env = {
                 **os.environ,
                 "SECRET_KEY": secret,
@@ -124,7 +131,10 @@ def measure_size(size: int, settings: Settings, out: Path) -> None:
     session = Session(size, settings)
     figures: list[Figure] = []
     try:
+        only = set(filter(None, settings.only.split(",")))
         for label, measure in MEASURES:
+            if only and label not in only:
+                continue
             say(f"bench: {size:,} cases: {label}")
             figures += measure(session)
     finally:

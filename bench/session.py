@@ -20,6 +20,7 @@ class Settings:
     runs: int
     seconds: int
     batches: int
+    only: str = ""  # comma-separated measure labels; empty: every measure
 
 
 class Session:

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from api import dashboard, health, home
+from api.views.dictionary import dictionary_page
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("dashboard/profile/", dashboard.site_profile, name="dashboard-profile"),
     path("dashboard/atlas/", dashboard.atlas, name="dashboard-atlas"),
     path("hospital/", include("api.hospital.urls")),
+    path("dictionary/", dictionary_page, name="dictionary-page"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -15,6 +15,7 @@ it: a rule written twice drifts, and a privacy promise that drifts is broken.
   Every number they see is protected by `registry.disclosure`.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,7 +38,7 @@ from registry.data_dictionary import (  # noqa: F401  (the data dictionary's nam
     ranges_condition,
 )
 from registry.disclosure import Tally, publish
-from registry.models import Case, Institution, ReviewStatus, Role, User
+from registry.models import Case, Institution, Release, ReviewStatus, Role, User
 
 # ---------------------------------------------------------------- the data dictionary
 
@@ -111,6 +112,11 @@ def counted_by(user: User) -> Q:
     person reported twice counts once."""
     if user.is_curator:
         return one_case_per_person()
+    return counted_by_analysts()
+
+
+def counted_by_analysts() -> Q:
+    """Verified cases with no open flag, each person once: what analysts and releases count."""
     return Q(status=ReviewStatus.VERIFIED) & without_open_flags() & one_case_per_person()
 
 
@@ -187,3 +193,65 @@ def check_statistics_query(
         refused["bands"] = f"Analysts use a published age band scheme: {schemes}."
     if refused:
         raise ValidationError(refused)
+
+
+# ---------------------------------------------------------------- releases
+
+
+class ReleaseRetired(Exception):
+    """A retired release was asked for: its answers are gone (410), its successor named."""
+
+    def __init__(self, release: Release):
+        super().__init__(
+            f"Release {release.name} was retired on {release.retired_at:%Y-%m-%d}; "
+            f"count release {release.successor.name} instead."
+        )
+        self.release = release
+
+
+def counted_release(user: User, name: str | None) -> Release | None:
+    """Which release a user's statistics count; None: the live data.
+
+    Analysts count the newest release unless they name another, so their figures
+    are reproducible and a case added since cannot be learnt by asking twice;
+    before the first release exists they count the live verified cases (nothing
+    has been published to reproduce yet; docs/statistics.md, "Releases").
+    Curators count the live data unless they name a release.
+    """
+    if name is None:
+        return None if user.is_curator else Release.objects.latest_available()
+    release = Release.objects.filter(name=name).select_related("successor").first()
+    if release is None:
+        raise ValidationError({"release": f"No release named {name!r}; GET /api/v1/releases/."})
+    if release.retired:
+        raise ReleaseRetired(release)
+    return release
+
+
+def counting_release(policy: StatisticsAccess) -> StatisticsAccess:
+    """The same precision, counting a release: its cases are the verified ones, unflagged."""
+    return dataclasses.replace(policy, counted_statuses=(ReviewStatus.VERIFIED,))
+
+
+def release_changes(user: User, release: Release) -> dict | None:
+    """A release's notes as this user may read them: exact for curators, protected for
+    analysts, and None for everyone else.
+
+    A release's record is public (a citation's URL must open), but its notes are
+    counts: a hospital system could subtract its own cases from them, so they are
+    for those who may read statistics, as every other count is.
+    """
+    if not can_read_statistics(user):
+        return None
+    policy = statistics_access(user)
+
+    def seen(pair: list[int]) -> int | None:
+        return policy.count(Tally(*pair))
+
+    return {
+        kind: {
+            "total": seen(found["total"]),
+            "site_groups": {group: seen(pair) for group, pair in found["site_groups"].items()},
+        }
+        for kind, found in release.changes.items()
+    }

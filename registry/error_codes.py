@@ -23,6 +23,8 @@ class ErrorCode(enum.StrEnum):
     IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
     REVIEW_TRANSITION_REFUSED = "review_transition_refused"
     STALE_VERSION = "stale_version"
+    # 410: a release retired by a curator (the problem names its successor)
+    RELEASE_RETIRED = "release_retired"
     # 413, 414, 415, 422, 429: sizes, formats and limits
     TOO_LARGE = "too_large"
     BATCH_TOO_LARGE = "batch_too_large"

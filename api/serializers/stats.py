@@ -15,6 +15,7 @@ from registry.access import AGE_BAND_SCHEMES, StatisticsAccess
 from registry.models import ReviewStatus
 from registry.models.case import MAX_AGE
 from registry.selectors import CaseFilters
+from registry.services.releases import NAME as RELEASE_NAME
 from registry.stats import (
     DEFAULT_AGE_BANDS,
     SITE_LEVELS,
@@ -101,6 +102,37 @@ def _site_level() -> serializers.ChoiceField:
     )
 
 
+class ReleaseNameField(serializers.RegexField):
+    """A release's name: given blank, with a trailing newline or too long, it is a 400."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$",
+            max_length=32,
+            trim_whitespace=False,
+            required=False,
+            **kwargs,
+        )
+
+    def get_value(self, dictionary):
+        # A blank value is refused as every blank filter is, not read as "not given".
+        return dictionary.get(self.field_name, serializers.empty)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        if not RELEASE_NAME.fullmatch(text):
+            raise serializers.ValidationError("Name a release, e.g. 2026.4.", code="invalid")
+        return text
+
+
+class ReleaseOption(serializers.Serializer):
+    release = ReleaseNameField(
+        help_text="The release to count, e.g. 2026.4 (GET /api/v1/releases/). Analysts count "
+        "the newest release by default, curators the live data. A retired release answers 410 "
+        "naming its successor.",
+    )
+
+
 class SiteOptions(serializers.Serializer):
     group_by = _site_level()
 
@@ -146,6 +178,19 @@ class Document(serializers.Serializer):
         help_text="Review statuses of the cases counted (analysts: verified only)",
     )
     suppression = SuppressionSerializer()
+    release = serializers.CharField(
+        allow_null=True,
+        help_text="The release counted, e.g. 2026.4; null: the live data (curators, or "
+        "analysts before the registry's first release)",
+    )
+    generated_at = serializers.CharField(
+        help_text="When the counted data was fixed: the release's date, or the time of the "
+        "request for live data (UTC, ISO 8601)"
+    )
+    provenance = serializers.CharField(
+        help_text="Release, counted statuses, filters and protection on one line, for a "
+        "methods section"
+    )
 
 
 def count_field(**kwargs) -> serializers.IntegerField:

@@ -28,6 +28,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import provenance
 from api.examples import openapi_examples
 from api.filters import CaseFilterParams, case_filters_from
 from api.permissions import CanReadStatistics
@@ -37,6 +38,7 @@ from api.serializers import stats as shapes
 from api.statistics_limits import DailyTableBudgetExceeded, PersonStatisticsThrottle
 from api.throttling import TokenRateThrottle
 from registry import access, stats
+from registry.releases import snapshot
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 from registry.services.statistics_log import statistics_query_record
 from registry.stats import profile, shares, survival
@@ -65,6 +67,10 @@ class StatisticsView(APIView):
     permission_classes = [CanReadStatistics]
     renderer_classes = [JSONRenderer, CSVRenderer]
     throttle_classes = [TokenRateThrottle, PersonStatisticsThrottle]
+    problem_statuses = {
+        "410": "The release asked for (release=) was retired: `successor` names the release "
+        "to count instead (code release_retired)"
+    }
     options_class = shapes.SiteOptions
     document_class = shapes.SiteCountsSerializer
     csv_name = "statistics"
@@ -74,7 +80,7 @@ class StatisticsView(APIView):
     answer = TABLE
 
     def get(self, request):
-        extra = frozenset({*self.options_class().fields, "format"})
+        extra = frozenset({*self.options_class().fields, "format", "release"})
         filters = case_filters_from(request, extra_params=extra)
         options = self.options_class(data=request.query_params)
         options.is_valid(raise_exception=True)
@@ -84,11 +90,20 @@ class StatisticsView(APIView):
             parameters=given_filters(filters),
             age_bands=bands.lower_bounds if bands is not None else None,
         )
+        chosen = shapes.ReleaseOption(data=request.query_params)
+        chosen.is_valid(raise_exception=True)
+        release = access.counted_release(request.user, chosen.validated_data.get("release"))
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
         if not policy.exact:
-            self.log_question(request, filters, options.validated_data)
-        body = self.count(selection, filters=filters, access=policy, **options.validated_data)
+            # The release is part of the question: one table asked of two releases differs.
+            asked = {**options.validated_data, "release": getattr(release, "name", None)}
+            self.log_question(request, filters, asked)
+        if release is not None:
+            policy = access.counting_release(policy)
+        with snapshot.reading(release):
+            body = self.count(selection, filters=filters, access=policy, **options.validated_data)
+        body |= provenance.stamp(release=release, document=body, access=policy)
         return Response(self.document_class(body).data)
 
     def log_question(self, request, filters: CaseFilters, options: dict) -> None:
@@ -292,11 +307,11 @@ class SiteProfileView(StatisticsView):
         "cases, subtype mix, how the metastases at that site presented, what they were first "
         "taken for and how often (with a Clopper–Pearson interval), how they were confirmed, "
         "months from the primary, treatments and responses, and survival after the metastasis. "
-        "Every part is protected for analysts like the statistics it comes from. JSON only: "
-        "each part has its CSV at its own endpoint."
+        "Every part is protected for analysts like the statistics it comes from. CSV "
+        "(stats/profile.csv, long form): part,key,label,measure,value,suppressed, one line "
+        "per figure."
     )
     answer = "The profile; a suppressed number is null"
-    renderer_classes = [JSONRenderer]
     options_class = _NoOptions
     document_class = clinical_shapes.SiteProfileSerializer
     csv_name = "site-profile"  # no CSV: the name of its table in the analysts' query log
@@ -340,7 +355,7 @@ def _csv_twin(json_view: type[StatisticsView], *, name: str, json_path: str, sum
             "hidden number is an empty field and its line's `suppressed` is true. "
             "Errors are problem+json documents."
         ),
-        parameters=[CaseFilterParams, json_view.options_class, NO_FORMAT],
+        parameters=[CaseFilterParams, shapes.ReleaseOption, *_options(json_view), NO_FORMAT],
         responses=_answer(
             OpenApiTypes.STR,
             "The table as CSV; a suppressed number is empty",
@@ -361,13 +376,17 @@ class Endpoint:
     csv_view: type[StatisticsView] | None  # None: JSON only
 
 
-def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
+def _options(view: type[StatisticsView]) -> list:
     # An options serializer without fields is no parameter (drf-spectacular would fail on it).
-    options = [view.options_class] if view.options_class().fields else []
+    return [view.options_class] if view.options_class().fields else []
+
+
+def _endpoint(name: str, route: str, view, csv_summary: str | None) -> Endpoint:
+    options = _options(view)
     extend_schema(
         summary=view.summary,
         description=view.description,
-        parameters=[CaseFilterParams, *options, NO_FORMAT],
+        parameters=[CaseFilterParams, shapes.ReleaseOption, *options, NO_FORMAT],
         responses=_answer(
             view.document_class, view.answer, examples=[f"stats_{name.replace('-', '_')}"]
         ),
@@ -389,6 +408,6 @@ ENDPOINTS = tuple(
         ("intervals", "intervals/", IntervalsView, "Months from primary diagnosis to metastasis"),
         ("survival", "survival/", SurvivalView, "Survival after metastasis"),
         ("site-shares", "site-shares/", SiteSharesView, "Each site's share of the cases"),
-        ("profile", "profile/", SiteProfileView, None),
+        ("profile", "profile/", SiteProfileView, "A site profile, one line per figure"),
     ]
 )

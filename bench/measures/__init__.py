@@ -1,6 +1,15 @@
 """The benchmark's measures, in the order they run: each takes a Session, returns Figures."""
 
-from bench.measures import atlas, clinical, ingest, list_pages, single_post, slowest, stats
+from bench.measures import (
+    atlas,
+    clinical,
+    ingest,
+    list_pages,
+    releases,
+    single_post,
+    slowest,
+    stats,
+)
 
 # (progress label, measure)
 MEASURES = (
@@ -12,4 +21,5 @@ MEASURES = (
     ("single post", single_post.single_post),
     ("list pages", list_pages.list_pages),
     ("slowest valid", slowest.slowest_valid),
+    ("releases", releases.release_counts),
 )

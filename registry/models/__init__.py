@@ -33,6 +33,7 @@ from registry.models.institution import Institution, User
 from registry.models.linkage import LinkCandidate
 from registry.models.literature import Citation
 from registry.models.redaction import Redaction
+from registry.models.release import Release
 from registry.models.statistics_query import StatisticsQuery
 from registry.models.token import ApiToken
 from registry.models.vocabulary import (
@@ -73,6 +74,7 @@ __all__ = [
     "Presentation",
     "RedactedField",
     "Redaction",
+    "Release",
     "Response",
     "ReviewStatus",
     "Role",

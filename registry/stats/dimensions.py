@@ -267,3 +267,9 @@ def label_maker(dimension: Dimension, bands: AgeBands = DEFAULT_AGE_BANDS) -> Ca
         return titles.get(key, key)
 
     return label
+
+
+def closed_values(dimension: Dimension) -> dict[str, str] | None:
+    """{key: label} of a dimension with a closed set of values, in order; None for the others."""
+    found = _CHOICES.get(dimension)
+    return dict(found) if found is not None else None

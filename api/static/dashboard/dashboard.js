@@ -7,7 +7,7 @@
 // and one with a few look the same to them. The filters and the site group opened
 // live in the address (?sex=female&group=Skin), so a view can be shared and reloaded.
 
-import { API, ProblemError, element, getJSON, releaseName } from "./stats-api.js";
+import { API, ProblemError, element, getJSON } from "./stats-api.js";
 
 const SUPPRESSED = "suppressed";
 const FILTERS = ["primary", "subtype", "sex", "age_band", "period", "status"];
@@ -405,15 +405,17 @@ async function loadAll() {
     renderHeatmap(heatBody);
     renderIntervals(intervalsBody);
     const total = heatBody.total;
-    const release = releaseName(heatBody);
-    status.textContent = (total.suppressed
+    status.textContent = total.suppressed
       ? "Too few cases match these filters to show their number."
-      : `${number(total.cases)} cases (${heatBody.counted_statuses.join(", ")}) match these filters.`)
-      + (release ? ` Release ${release}.` : "");
+      : `${number(total.cases)} cases (${heatBody.counted_statuses.join(", ")}) match these filters.`;
     const rule = heatBody.suppression;
     document.getElementById("suppression").textContent = rule.applied
       ? `Counts are perturbed slightly (by at most 2) so that no patient can be worked out; values with fewer than ${rule.threshold} cases are left out or shown as “${SUPPRESSED}”. Each number is protected separately, so figures side by side need not add up.`
       : "You see exact counts (curator).";
+    // What was counted, to cite: the release (or live data) and the one-line provenance.
+    document.getElementById("release").textContent = heatBody.release
+      ? `Release ${heatBody.release}. To cite: ${heatBody.provenance}`
+      : `Live data. ${heatBody.provenance}`;
   } catch (error) {
     status.textContent = error instanceof ProblemError ? error.message : `Could not load: ${error}`;
     status.classList.add("error");
