@@ -86,9 +86,21 @@ def test_morphology_is_a_curated_subset_with_the_breast_codes():
 
 
 # Issue 24: tumours a registrar met in published case reports and the old subset refused.
-ISSUE_24_MORPHOLOGY = (
-    "8461/3 9020/3 9090/3 8130/3 8460/3 8230/3 8253/3 8770/3 9581/3 9442/3 9470/3 9140/3 8941/3"
-).split()
+ISSUE_24_MORPHOLOGY = [
+    "8461/3",
+    "9020/3",
+    "9090/3",
+    "8130/3",
+    "8460/3",
+    "8230/3",
+    "8253/3",
+    "8770/3",
+    "9581/3",
+    "9442/3",
+    "9470/3",
+    "9140/3",
+    "8941/3",
+]
 
 
 def test_morphology_holds_the_seer_reportable_list_and_the_codes_issue_24_missed():

@@ -135,7 +135,9 @@ def test_going_back_to_earlier_content_refreshes_the_cached_vocabularies(tmp_pat
 
 
 def test_a_new_code_is_created_and_old_codes_are_kept(tmp_path):
-    codes = write(tmp_path, "morphology.csv", 'code,title\n9395/3,Papillary tumor of the pineal region\n')
+    codes = write(
+        tmp_path, "morphology.csv", "code,title\n9395/3,Papillary tumor of the pineal region\n"
+    )
     before = Morphology.objects.count()
     result = vocabulary_load(
         vocabulary="morphology",
