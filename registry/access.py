@@ -61,6 +61,7 @@ ANALYST_FILTERS = frozenset(
         "modality",
         "response",
         "vital_status",
+        "diagnostic_sequence",
     }
 )
 _CURATOR_FILTER_ADVICE = {

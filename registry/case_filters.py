@@ -23,7 +23,14 @@ from django.db.models import QuerySet
 from registry.access import PUBLISHED_AGE_BANDS, period_range
 from registry.models import Case, ReviewStatus, Sex, Source, Subtype
 from registry.models.case import FIRST_YEAR, MAX_AGE
-from registry.models.choices import Misdiagnosis, Modality, Presentation, Response, VitalStatus
+from registry.models.choices import (
+    DiagnosticSequence,
+    Misdiagnosis,
+    Modality,
+    Presentation,
+    Response,
+    VitalStatus,
+)
 from registry.selectors import CaseFilters, case_conditions
 
 # Distinct values a list filter takes (more than the registry has topography codes).
@@ -184,6 +191,10 @@ class CaseFilterSet(django_filters.FilterSet):
     modality = CodeListFilter(choices=Modality.values, help_text="Cases given this treatment")
     response = CodeListFilter(choices=Response.values, help_text="Cases with a treatment response")
     vital_status = CodeListFilter(choices=VitalStatus.values)
+    diagnostic_sequence = CodeListFilter(
+        choices=DiagnosticSequence.values,
+        help_text="What was found first: primary_first, metastasis_first, simultaneous",
+    )
 
     class Meta:
         model = Case

@@ -52,6 +52,7 @@ class CaseFilters:
     modality: tuple[str, ...] | None = None
     response: tuple[str, ...] | None = None
     vital_status: tuple[str, ...] | None = None
+    diagnostic_sequence: tuple[str, ...] | None = None  # what was found first
 
 
 def given_filters(filters: CaseFilters) -> dict[str, object]:
@@ -101,12 +102,14 @@ def case_conditions(filters: CaseFilters, case: str = "pk") -> Q:
         if getattr(f, name):
             treatments = Treatment.objects.filter(**{f"{name}__in": getattr(f, name)})
             conditions &= Q(Exists(treatments.filter(case_id=OuterRef(case))))
-    if f.vital_status:
+    for name in ("vital_status", "diagnostic_sequence"):
+        if not getattr(f, name):
+            continue
         if case == "pk":
-            conditions &= Q(vital_status__in=f.vital_status)
-        else:  # the counted metastases do not copy it
-            outcome = Case.objects.filter(pk=OuterRef(case), vital_status__in=f.vital_status)
-            conditions &= Q(Exists(outcome))
+            conditions &= Q(**{f"{name}__in": getattr(f, name)})
+        else:  # the counted metastases do not copy these case fields
+            matching = Case.objects.filter(pk=OuterRef(case), **{f"{name}__in": getattr(f, name)})
+            conditions &= Q(Exists(matching))
     if f.primary_category:
         conditions &= _in_categories("primary_site__code", f.primary_category)
     exact = {
