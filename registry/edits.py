@@ -31,6 +31,7 @@ from registry.models.case import (
     MAX_TREATMENTS_PER_CASE,
 )
 from registry.paired_organs import PAIRED_SITES, is_contralateral
+from registry.soft_edits import is_skin
 from registry.staging import is_gynaecological
 from registry.subtypes import (
     BREAST_FAMILY,
@@ -275,10 +276,16 @@ def _check_metastasis(
 
 
 def _check_same_site(case: Case, metastasis: Metastasis, path: str, errors: CaseErrors) -> None:
-    """A metastasis at the primary's own code is legal only in the contralateral paired organ."""
+    """A metastasis at the primary's own code: in the contralateral paired organ, or on skin.
+
+    Skin codes are broad (C44.5 is the whole trunk): a melanoma of the back with a
+    metastasis on the abdomen is coded C44.5 twice. Such a metastasis is legal; when
+    its side does not tell it apart from the primary, a soft edit (`skin_same_site`)
+    asks a curator to confirm it.
+    """
     site = metastasis.site_id
     primary_side, metastasis_side = case.primary_laterality, metastasis.laterality
-    if is_contralateral(site, primary_side, metastasis_side):
+    if is_contralateral(site, primary_side, metastasis_side) or is_skin(site):
         return
     if site not in PAIRED_SITES:
         errors.add(

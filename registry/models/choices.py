@@ -249,6 +249,10 @@ class FlagCode(models.TextChoices):
         "metastasis_histology",
         "Metastasis histology of another family than the primary's",
     )
+    SKIN_SAME_SITE = (
+        "skin_same_site",
+        "Skin metastasis at the skin primary's own site code, sub-site not told apart",
+    )
 
 
 class RedactedField(models.TextChoices):
