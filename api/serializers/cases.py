@@ -7,7 +7,8 @@ domain's validation edits, run by the services for every way in.
 
 from rest_framework import serializers
 
-from api.serializers.base import CodeField, StrictFieldsMixin, SubtypeCodeField
+from api.serializers.base import CaseKeyField, CodeField, StrictFieldsMixin, SubtypeCodeField
+from registry.case_keys import LOCAL_ID_MAX
 from registry.models import (
     Case,
     CaseFlag,
@@ -110,6 +111,10 @@ class CaseFlagSerializer(serializers.ModelSerializer):
 class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A de-identified case with its metastases and treatments."""
 
+    local_id = CaseKeyField(
+        help_text=f"Your institution's own key for the case (at most {LOCAL_ID_MAX} characters "
+        "once NFC-normalised, no '/'); the same key whether the case comes as JSON or FHIR."
+    )
     institution = serializers.CharField(
         source="institution.code",
         required=False,
