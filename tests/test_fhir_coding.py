@@ -127,3 +127,45 @@ def test_the_new_presentations_and_confirmations_survive_a_round_trip(
     payload["metastases"][0].update(presentation=presentation, confirmed_by=[confirmation])
     case = case_create(institution=hospital_a, local_id="lists", payload=payload, actor=None)
     round_trip(client_for(submitter_a), case)
+
+
+@pytest.mark.parametrize(
+    ("url", "snomed", "field", "expected"),
+    [
+        (codes.EXT_PRESENTATION, "131148009", "presentation", "bleeding"),
+        (codes.EXT_PRESENTATION, "264552009", "presentation", "neurological_deficit"),
+        (codes.EXT_CONFIRMED_BY, "29240004", "confirmed_by", ["autopsy"]),
+        (codes.EXT_CONFIRMED_BY, "423827005", "confirmed_by", ["endoscopy"]),
+    ],
+)
+def test_a_presentation_or_confirmation_in_snomed_ct_is_read(
+    submitter_a, url, snomed, field, expected
+):
+    bundle = founding_bundle()
+    secondary = bundle["entry"][2]["resource"]
+    secondary["extension"] = [
+        extension for extension in secondary.get("extension", []) if extension["url"] != url
+    ] + [{"url": url, "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": snomed}]}}]
+    response = post(client_for(submitter_a), bundle)
+    assert response.status_code == 201, response.content
+    assert getattr(Case.objects.get().metastases.get(), field) == expected
+
+
+def test_a_snomed_presentation_the_registry_does_not_map_is_an_error_at_its_path(submitter_a):
+    bundle = founding_bundle()
+    secondary = bundle["entry"][2]["resource"]
+    secondary["extension"] = [
+        extension
+        for extension in secondary["extension"]
+        if extension["url"] != codes.EXT_PRESENTATION
+    ] + [
+        {
+            "url": codes.EXT_PRESENTATION,
+            "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "22253000"}]},
+        }
+    ]
+    response = post(client_for(submitter_a), bundle)
+    assert response.status_code == 422
+    issues = response.json()["issue"]
+    assert [issue["expression"] for issue in issues] == [["Bundle.entry[2].resource.extension[4]"]]
+    assert not Case.objects.exists()
