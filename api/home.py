@@ -11,6 +11,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from api.problems import problem_response
+from api.views.stats import ENDPOINTS
 from registry.error_codes import ErrorCode
 
 # (name in the index, URL name, what it is); the order is the reading order.
@@ -20,10 +21,30 @@ API_RESOURCES = [
     ("vocabularies/topography", "topography-list", "ICD-O-3 topography codes"),
     ("vocabularies/morphology", "morphology-list", "ICD-O-3 morphology codes"),
     ("vocabularies/subtypes", "subtype-list", "Molecular subtypes"),
-    ("stats", "stats-sites", "Cases and metastases per metastatic site"),
-    ("stats/counts", "stats-counts", "Cases per value of one dimension"),
-    ("stats/crosstab", "stats-crosstab", "Cases by two dimensions"),
-    ("stats/intervals", "stats-intervals", "Months from primary diagnosis to metastasis"),
+    # Every statistics table and its CSV twin, from the list the URLs are made from.
+    *(
+        entry
+        for endpoint in ENDPOINTS
+        for entry in [
+            (
+                f"stats/{endpoint.route}".rstrip("/"),
+                f"stats-{endpoint.name}",
+                endpoint.view.summary,
+            ),
+            *(
+                [
+                    (
+                        f"stats/{endpoint.name}.csv",
+                        f"stats-{endpoint.name}-csv",
+                        f"The same table as CSV ({endpoint.view.summary[0].lower()}"
+                        f"{endpoint.view.summary[1:]})",
+                    )
+                ]
+                if endpoint.csv_view is not None
+                else []
+            ),
+        ]
+    ),
     ("fhir/Bundle", "fhir-bundle-list", "FHIR R4 mCODE Bundles in and out"),
 ]
 API_DOCUMENTS = [

@@ -1,19 +1,18 @@
 """What a bench run leaves: the table (results.md, also printed), results.json and the plot.
 
-The plot goes to bench/results/bench.png and is copied to docs/bench.png for the
-README; `--replot` redraws it from a saved results.json.
+The plot goes to bench/results/bench.png (not tracked), never into docs/: a quick
+run must not rewrite the figure the docs show. To publish a run's plot, copy it to
+docs/bench.png by hand and commit it with the numbers; `--replot` redraws it from a
+saved results.json.
 """
 
 import json
-import shutil
 import statistics
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.environment import RESULTS, ROOT, WORKERS
+from bench.environment import RESULTS, WORKERS
 from bench.figures import Figure
-
-PLOT_COPY = ROOT / "docs" / "bench.png"
 
 
 def spread(values: list[float], unit: str) -> str:
@@ -87,20 +86,18 @@ def write(figures: list[Figure], synth, machine, minutes, runs: int, seconds: in
             indent=2,
         )
     )
-    plot_and_copy(figures)
+    plot_results(figures)
     return report
 
 
 def replot() -> None:
     """Redraw the plot from bench/results/results.json."""
     saved = json.loads((RESULTS / "results.json").read_text())["figures"]
-    plot_and_copy([Figure(**{k: v for k, v in f.items() if k != "ratio"}) for f in saved])
+    plot_results([Figure(**{k: v for k, v in f.items() if k != "ratio"}) for f in saved])
 
 
-def plot_and_copy(figures: list[Figure]) -> None:
+def plot_results(figures: list[Figure]) -> None:
     plot(figures, RESULTS / "bench.png")
-    PLOT_COPY.parent.mkdir(exist_ok=True)
-    shutil.copyfile(RESULTS / "bench.png", PLOT_COPY)
 
 
 def plot(figures: list[Figure], path: Path) -> None:

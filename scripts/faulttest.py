@@ -2,10 +2,10 @@
 
     python scripts/faulttest.py [--clients 20] [--outage 6] [--workers 2]
 
-CAUTION: stops the local PostgreSQL cluster (`pg_ctlcluster 15 main stop -m
-fast`) for `--outage` seconds, which every other user of that cluster notices.
-It is always started again (try/finally, also on Ctrl-C). Uses the scratch
-database `registry_faulttest`, served by gunicorn as in scripts/loadtest.py.
+The PostgreSQL it stops is a cluster of its own (scripts/scratch_postgres.py:
+initdb in a temporary folder, a free port), removed afterwards (try/finally,
+also on Ctrl-C); the machine's own server and its other users notice nothing.
+Its database is served by gunicorn as in scripts/loadtest.py.
 
 1. Outage: clients submit and read as in the load test; the cluster is stopped
    mid-run. Requests must get 503 problem+json within a bounded time (the
@@ -43,28 +43,18 @@ from loadtest import (  # it puts the project root on sys.path, for bench.server
     reconcile,
     report,
 )
+from scratch_postgres import ScratchCluster
 
 from bench.server import Gunicorn
 
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/registry_faulttest"
-CLUSTER = ["15", "main"]
+CLUSTER = ScratchCluster()
+DATABASE_URL = CLUSTER.url
 # A 503 must come within the connect timeout (3 s) plus this much.
 RESPONSE_BOUND_SECONDS = 6.0
 
 
 def cluster(action: str) -> None:
-    subprocess.run(
-        [
-            "pg_ctlcluster",
-            "--skip-systemctl-redirect",
-            *CLUSTER,
-            action,
-            *(["-m", "fast"] if action == "stop" else []),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    CLUSTER.start() if action == "start" else CLUSTER.stop()
 
 
 def wait_ready(base: str, seconds: float = 60) -> float:
@@ -194,18 +184,19 @@ def main() -> int:
     down = max(1.0, min(args.outage, 30.0))
     seconds = max(down + 10, min(args.seconds, 120.0))
 
-    print(f"preparing {DATABASE_URL} ...", flush=True)
-    env, tokens = prepare(DATABASE_URL, args.clients)
-    server = Gunicorn(env, max(2, min(args.workers, 4)))
-    base = server.start()
+    print(f"a scratch cluster at {DATABASE_URL} ...", flush=True)
+    CLUSTER.create()
     try:
-        survived_outage = args.no_outage or outage(base, tokens, args.clients, seconds, down)
-        survived_kill = killed_batch(base, tokens, server)
+        env, tokens = prepare(DATABASE_URL, args.clients)
+        server = Gunicorn(env, max(2, min(args.workers, 4)))
+        base = server.start()
+        try:
+            survived_outage = args.no_outage or outage(base, tokens, args.clients, seconds, down)
+            survived_kill = killed_batch(base, tokens, server)
+        finally:
+            server.stop()
     finally:
-        server.stop()
-        if not args.no_outage:
-            with contextlib.suppress(subprocess.CalledProcessError):
-                cluster("start")  # already running is an error here, and fine
+        CLUSTER.remove()
     print(
         f"\noutage: {'skipped' if args.no_outage else 'PASS' if survived_outage else 'FAIL'}; "
         f"worker kill: {'PASS' if survived_kill else 'FAIL'}"

@@ -2,10 +2,11 @@
 
     python scripts/loadtest.py [--clients 50] [--seconds 60] [--workers 3]
 
-A scratch database (`registry_loadtest` by default, dropped and created again) is
-migrated and given institutions, submitters and a curator; the app runs under
-gunicorn on a free loopback port with production settings (DEBUG off). Each
-client is one hospital system doing a mix of single POSTs with an
+A scratch database of its own (`registry_loadtest_<random>`, created on the
+server of `--database-url`, default the local one, and dropped afterwards: no
+other database is touched) is migrated and given institutions, submitters and
+a curator; the app runs under gunicorn on a free loopback port with production
+settings (DEBUG off). Each client is one hospital system doing a mix of single POSTs with an
 Idempotency-Key (some resent at once, which must replay), batches, updates by
 local_id, case-list reads and statistics reads, for a fixed time.
 
@@ -37,9 +38,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scratch_postgres import drop_database, fresh_database  # noqa: E402
+
 from bench.server import Gunicorn  # noqa: E402
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/registry_loadtest"
+# Only the server of this URL is used: the database is a fresh one (scratch_postgres).
+DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 FOUNDING = json.loads((ROOT / "seeds" / "cases" / "founding_case.json").read_text())["cases"][0]
 INSTITUTIONS = 10
 BATCH_SIZE = 20
@@ -85,16 +89,6 @@ def manage(env: dict, *args: str, stdin: str | None = None) -> str:
     return result.stdout
 
 
-def scratch_database(database_url: str) -> None:
-    """Drops and creates the scratch database; refuses any name without 'loadtest'."""
-    name = database_url.rsplit("/", 1)[1]
-    if "loadtest" not in name and "faulttest" not in name:
-        raise SystemExit(f"refusing to drop {name!r}: scratch database names hold 'loadtest'")
-    server = database_url.rsplit("/", 1)[0] + "/postgres"
-    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-        subprocess.run(["psql", server, "-qc", sql], check=True, capture_output=True)
-
-
 SEED = """
 import json
 from registry.models import Institution, Role, User
@@ -115,7 +109,6 @@ print("TOKENS" + json.dumps(tokens))
 def prepare(database_url: str, clients: int) -> tuple[dict, dict]:
     """A fresh scratch database, migrated, with vocabularies and one token per client."""
     env = server_env(database_url)
-    scratch_database(database_url)
     manage(env, "migrate", "--noinput")
     manage(env, "load_vocabularies")
     per = -(-clients // INSTITUTIONS)
@@ -365,23 +358,29 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--database-url", default=DEFAULT_SERVER_URL, help="the server (its database is not used)"
+    )
     args = parser.parse_args()
     clients = max(1, min(args.clients, MAX_CLIENTS))
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     workers = max(1, min(args.workers, 8))
 
-    print(f"preparing {args.database_url} ...", flush=True)
-    env, tokens = prepare(args.database_url, clients)
-    server = Gunicorn(env, workers)
-    base = server.start()
-    print(f"{clients} clients for {seconds:.0f} s against gunicorn ({workers} workers) at {base}")
-    tally = Tally()
+    database_url = fresh_database(args.database_url, "registry_loadtest")
     try:
-        elapsed = asyncio.run(drive(base, tokens, clients, seconds, tally))
+        print(f"preparing {database_url} ...", flush=True)
+        env, tokens = prepare(database_url, clients)
+        server = Gunicorn(env, workers)
+        base = server.start()
+        print(f"{clients} clients for {seconds:.0f} s, gunicorn ({workers} workers) at {base}")
+        tally = Tally()
+        try:
+            elapsed = asyncio.run(drive(base, tokens, clients, seconds, tally))
+        finally:
+            server.stop()
+        problems, rows = reconcile(database_url, tally)
     finally:
-        server.stop()
-    problems, rows = reconcile(args.database_url, tally)
+        drop_database(database_url)
     report(tally, elapsed, rows, problems, f"load: {clients} clients, {workers} workers")
     return 1 if failed(tally, problems) else 0
 

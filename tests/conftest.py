@@ -4,6 +4,8 @@ The personas are fixed roles, so permission tests read like a table: a submitter
 of hospital A, a submitter of hospital B, an analyst and a curator.
 """
 
+import os
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.signals import request_finished, request_started
@@ -13,11 +15,60 @@ from registry.models import Role
 from registry.services.cases import case_create
 from tests.factories import InstitutionFactory, UserFactory, founding_payload, load_vocabularies
 
+# `make run` leaves .env.local (DEBUG=true, maybe a SQLite DATABASE_URL) beside manage.py;
+# every manage.py a test starts inherits this and ignores it (manage.read_local_env).
+os.environ["REGISTRY_LOCAL_ENV"] = "off"
+
+
+# ---------------------------------------------------------------- tiers (docs/contributing.md)
+# Every test gets one tier from what it uses, so a new test file needs no marker:
+#   e2e       a live server, a browser, or the docs' walkthrough
+#   contract  the OpenAPI schema held to the server (schemathesis, examples, generated client)
+#   api       the database through HTTP (Django's test client)
+#   domain    the database, no HTTP
+#   unit      no database
+TIERS = ("unit", "domain", "api", "contract", "e2e")
+E2E_FIXTURES = {"live_server", "browser"}
+CONTRACT_MODULES = ("test_openapi", "test_generated_client", "test_api_examples")
+HTTP_FIXTURES = {"client", "admin_client", "curator_in_admin"}
+HTTP_HELPERS = ("client_for", "APIClient", "Client")
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+def tier_of(item) -> str:
+    for tier in TIERS:  # a test may name its tier itself
+        if item.get_closest_marker(tier):
+            return tier
+    module = getattr(item, "module", None)
+    name = module.__name__.rsplit(".", 1)[-1] if module else ""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & E2E_FIXTURES or name.endswith("_browser") or name == "test_readme":
+        return "e2e"
+    if name.startswith(CONTRACT_MODULES):
+        return "contract"
+    if not (fixtures & DATABASE_FIXTURES or item.get_closest_marker("django_db")):
+        return "unit"
+    if fixtures & HTTP_FIXTURES or any(hasattr(module, helper) for helper in HTTP_HELPERS):
+        return "api"
+    return "domain"
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        item.add_marker(tier_of(item))
+    if hasattr(config, "workerinput"):
+        # Under pytest-xdist the slowest tiers go first: a worker that finishes the
+        # quick tail early steals from the other's queue instead of idling while one
+        # long fuzzing item runs last. Every worker sorts alike, as xdist requires.
+        slow_first = {"contract": 0, "e2e": 1}
+        items.sort(key=lambda item: slow_first.get(tier_of(item), 2))
 
 
 @pytest.fixture(scope="session")

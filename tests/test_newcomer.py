@@ -44,8 +44,18 @@ def test_the_api_index_lists_every_resource_without_a_token(client):
     assert response.status_code == 200
     names = {resource["name"] for resource in response.json()["resources"]}
     assert {"cases", "cases/batch", "stats", "stats/counts", "fhir/Bundle"} <= names
+    assert {"stats/survival", "stats/site-shares", "stats/profile", "stats/sites.csv"} <= names
     for resource in response.json()["resources"]:
         assert resource["url"].startswith("http://testserver/api/v1/")
+    # Every operation of the schema without a path parameter is in the index (those with
+    # one are reached from a listed resource: a case from cases, a code from its list).
+    listed = {
+        resource["url"].removeprefix("http://testserver")
+        for resource in response.json()["resources"]
+    }
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    unlisted = {path for path in schema["paths"] if "{" not in path} - listed
+    assert not unlisted, f"not in the index of /api/v1/: {sorted(unlisted)}"
 
 
 @pytest.mark.parametrize("debug", [False, True])
@@ -172,11 +182,39 @@ def test_manage_py_reads_the_local_env_file_and_the_environment_wins(tmp_path, m
         "# written by make run\nREGISTRY_TEST_A=from-file\nREGISTRY_TEST_B=from-file\n"
     )
     monkeypatch.delenv("REGISTRY_TEST_A", raising=False)
+    monkeypatch.delenv("REGISTRY_LOCAL_ENV")
     monkeypatch.setenv("REGISTRY_TEST_B", "from-environment")
     manage.read_local_env(local)
     assert os.environ["REGISTRY_TEST_A"] == "from-file"
     assert os.environ["REGISTRY_TEST_B"] == "from-environment"
     monkeypatch.delenv("REGISTRY_TEST_A")
+
+
+def test_a_command_a_test_runs_ignores_what_make_run_left_behind(tmp_path):
+    # `make run` then `make test`: the DEBUG=true of .env.local must not reach the
+    # manage.py that tests start (check --deploy would then warn about DEBUG).
+    script = _copy_of_manage(tmp_path)
+    (tmp_path / ".env.local").write_text("DEBUG=true\nREGISTRY_TEST_A=from-file\n")
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REGISTRY_TEST_A"}}
+    shell = "import os; print(os.environ.get('REGISTRY_TEST_A'))"
+    done = subprocess.run(
+        [sys.executable, script, "shell", "--no-imports", "-c", shell],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings_test"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"
+    # The same file outside the tests is read: the switch is what makes the difference.
+    done = subprocess.run(
+        [sys.executable, script, "shell", "--no-imports", "-c", shell],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings_test", "REGISTRY_LOCAL_ENV": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "from-file", done.stderr
 
 
 def _copy_of_manage(tmp_path) -> str:

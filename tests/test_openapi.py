@@ -8,11 +8,11 @@ exported and deleted) and checks the same of every step.
 """
 
 import io
+import re
 import uuid
 import zlib
 
 import pytest
-import schemathesis
 from django.core.management import call_command
 from django.db import transaction
 from hypothesis import HealthCheck, settings
@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from config.wsgi import application
 from registry.services.tokens import token_issue
 from tests.factories import founding_payload
+from tests.openapi_helpers import CSV_TWIN, SCHEMA_URL, api_document, api_schema, json_twin_path
 
 
 def test_schema_validates_without_warnings():
@@ -36,7 +36,7 @@ def test_schema_validates_without_warnings():
     assert "openapi: 3" in out.getvalue()
 
 
-def test_swagger_ui_and_redoc_are_served_from_local_files(client):
+def test_swagger_ui_and_redoc_are_served_from_local_files(client, db):  # db: the throttle
     for url in ("/api/docs/", "/api/redoc/"):
         page = client.get(url).content.decode()
         assert "cdn" not in page.lower() and "unpkg" not in page.lower() and "jsdelivr" not in page
@@ -44,12 +44,30 @@ def test_swagger_ui_and_redoc_are_served_from_local_files(client):
     assert client.get("/api/schema/").status_code == 200
 
 
+def test_the_document_the_tests_fuzz_is_the_one_the_server_sends(client):
+    served = client.get(SCHEMA_URL, HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert served.status_code == 200
+    assert served.json() == api_document()
+
+
+def test_each_csv_twin_takes_exactly_its_json_operations_parameters():
+    # What lets the fuzzing spend less on the twins (test_openapi_all_checks.py).
+    paths = api_document()["paths"]
+    twins = [path for path in paths if re.search(CSV_TWIN, path)]
+    assert twins
+    for twin in twins:
+        assert (
+            paths[twin]["get"]["parameters"] == (paths[json_twin_path(twin)]["get"]["parameters"])
+        ), twin
+
+
+# Loaded at collection: one pytest item per operation, which xdist spreads (openapi_helpers).
+SCHEMA = api_schema()
+
+
 @pytest.fixture
-def api_schema(db, wsgi_keeps_the_test_connection):
-    return schemathesis.openapi.from_wsgi("/api/schema/", application)
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
+def api_schema_called(db, wsgi_keeps_the_test_connection):
+    return SCHEMA
 
 
 @pytest.fixture
@@ -58,7 +76,7 @@ def curator_token(curator, case_of_a):
     return token_issue(user=curator, name="schemathesis")[1]
 
 
-@schema.parametrize()
+@SCHEMA.parametrize()
 @settings(
     max_examples=25,
     deadline=None,
@@ -70,16 +88,17 @@ def curator_token(curator, case_of_a):
         HealthCheck.filter_too_much,
     ],
 )
+@pytest.mark.usefixtures("wsgi_keeps_the_test_connection")
 def test_api_conforms_to_its_schema_for_generated_requests(case, curator_token):
     case.call_and_validate(headers={"Authorization": f"Bearer {curator_token}"}, checks=CONFORMANCE)
 
 
-def test_api_conforms_to_its_schema_along_linked_call_sequences(api_schema, curator_token):
+def test_api_conforms_to_its_schema_along_linked_call_sequences(api_schema_called, curator_token):
     # The links are inferred by schemathesis from the schema (a case's uuid in one
     # response feeds the path of the next call); a deleted case must then be gone,
     # and a created one readable. Generated case bodies almost never hold codes the
     # vocabularies know, so about half the POSTs send a valid case to start a chain.
-    class CaseWorkflow(api_schema.as_state_machine()):
+    class CaseWorkflow(api_schema_called.as_state_machine()):
         def setup(self):
             # Each sequence starts from the same registry, so hypothesis can replay it.
             self.savepoint = transaction.savepoint()

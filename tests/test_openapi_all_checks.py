@@ -22,7 +22,6 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
@@ -31,8 +30,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from config.wsgi import application
 from registry.services.tokens import token_issue
+from tests.openapi_helpers import CSV_TWIN, api_schema
 
 PERSONAS = ["submitter_a", "submitter_b", "analyst", "curator"]
 CONFIG = {
@@ -66,18 +65,12 @@ NOT_JSON = ["text/plain", "application/x-www-form-urlencoded", "multipart/form-d
 DOCUMENT_TYPES = ("application/json", "application/problem+json", "application/fhir+json")
 
 
-@pytest.fixture
-def all_checks_schema(db, wsgi_keeps_the_test_connection):
-    return schemathesis.openapi.from_wsgi(
-        "/api/schema/", application, config=SchemathesisConfig.from_dict(CONFIG)
-    )
-
-
-schema = schemathesis.pytest.from_fixture("all_checks_schema")
+# Loaded at collection: one pytest item per operation, which xdist spreads (openapi_helpers).
+SCHEMA = api_schema(SchemathesisConfig.from_dict(CONFIG))
 
 
 @pytest.fixture
-def persona_tokens(request, case_of_a):
+def persona_tokens(request, case_of_a, wsgi_keeps_the_test_connection):
     # Something to read, update and review, so detail operations do not all answer 404.
     return {
         name: token_issue(user=request.getfixturevalue(name), name="schemathesis")[1]
@@ -85,16 +78,33 @@ def persona_tokens(request, case_of_a):
     }
 
 
-@schema.parametrize()
+@SCHEMA.exclude(path_regex=CSV_TWIN).parametrize()
 @settings(
     # Each example is sent as four personas and six content types, and the coverage
-    # phase still probes every parameter and content type on top: two examples keep
-    # this test near a third of CI's 20 minutes on two cores.
+    # phase still probes every parameter and content type on top.
     max_examples=2,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_every_check_passes_for_every_persona_and_content_type(case, persona_tokens):
+    _every_check_as_every_persona(case, persona_tokens)
+
+
+@SCHEMA.include(path_regex=CSV_TWIN).parametrize()
+@settings(
+    # A CSV twin is its JSON operation's view with another renderer, and has its
+    # parameters (test_openapi.py checks that): the fuzzing above already sends them
+    # through the same parsing and refusals. One example per twin checks its renderer
+    # and documented answers; the coverage phase still probes every parameter.
+    max_examples=1,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_check_passes_for_every_persona_on_the_csv_twins(case, persona_tokens):
+    _every_check_as_every_persona(case, persona_tokens)
+
+
+def _every_check_as_every_persona(case, persona_tokens: dict[str, str]) -> None:
     excluded = PER_ITEM_ANSWERS if case.operation.path == BATCH else []
     for token in persona_tokens.values():
         case.call_and_validate(

@@ -8,6 +8,10 @@ newcomer would paste them after `make run`. The answer shown after a block (a
 status, the headers shown (UUIDs and `…` match anything), and the shape of the
 body (every key shown is in the real answer). A README that drifts from the
 product fails here.
+
+Every other command block (make, docker, a command that needs a terminal or a
+server of its own) says why no test runs it, in an HTML comment just above it:
+`<!-- not run: starts a server that runs until stopped -->`.
 """
 
 import json
@@ -33,6 +37,8 @@ FENCE = re.compile(r"^[ \t]*```(\w*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.MULTILIN
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 JSON_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s*:')
 STATUS_LINE = re.compile(r"^HTTP/[\d.]+ (\d{3})", re.MULTILINE)
+# `<!-- not run: why -->` just above a block: a documented command no test runs, and why.
+NOT_RUN = re.compile(r"<!-- not run: ([^>]*\S[^>]*) -->\s*\Z")
 # Headers shown in the docs whose values the check compares (others vary by run).
 COMPARED_HEADERS = {"content-type", "etag", "location", "idempotent-replayed", "retry-after"}
 
@@ -56,6 +62,12 @@ def is_runnable(language: str, code: str) -> bool:
     return language == "sh" and ("curl " in code or ".venv/bin/python manage.py" in code)
 
 
+def not_run_reason(text: str, block: re.Match) -> str | None:
+    """The reason given just above a block for not running it, if any."""
+    found = NOT_RUN.search(text, 0, block.start())
+    return found.group(1).strip() if found else None
+
+
 def walkthrough() -> list[Step]:
     """The runnable blocks of every page, each with the answer shown after it."""
     steps: list[Step] = []
@@ -64,7 +76,7 @@ def walkthrough() -> list[Step]:
         blocks = list(FENCE.finditer(text))
         for index, block in enumerate(blocks):
             language, code = block.group(1), block.group(2)
-            if not is_runnable(language, code):
+            if not is_runnable(language, code) or not_run_reason(text, block):
                 continue
             step = Step(str(path.relative_to(ROOT)), text.count("\n", 0, block.start()) + 1, code)
             following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -164,12 +176,31 @@ def test_the_walkthrough_reads_in_order_and_every_command_is_runnable():
     assert [step.document for step in steps[:2]] == ["README.md", "README.md"]
     assert any(step.document == "docs/integrators.md" for step in steps)
     assert any(step.document == "docs/fhir.md" for step in steps)
-    # Nothing a reader would paste is left unchecked: every curl in the docs is a step.
+    # Nothing a reader would paste is left unchecked: every command block is a step,
+    # or says above it why no test runs it.
     for path in documents():
-        for block in FENCE.finditer(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for block in FENCE.finditer(text):
             language, code = block.groups()
-            if language == "sh" and "curl " in code:
-                assert is_runnable(language, code), f"{path.name}: {code[:60]}"
+            where = f"{path.name}:{text.count(chr(10), 0, block.start()) + 1}"
+            if language in ("sh", "bash", "shell", "console"):
+                assert language == "sh", f"{where}: commands go in sh blocks"
+                assert is_runnable(language, code) or not_run_reason(text, block), (
+                    f"{where}: run it (curl, .venv/bin/python manage.py) or say why not "
+                    f"with <!-- not run: why --> above it: {code[:60]!r}"
+                )
+            # Outside the virtualenv `python manage.py` finds no Django.
+            if language == "sh" and "docker" not in code:
+                assert not re.search(r"(^|[\s;&|(])python3? manage\.py", code), (
+                    f"{where}: .venv/bin/python manage.py, not a bare python"
+                )
+
+
+def test_a_block_marked_not_run_needs_a_reason():
+    text = "<!-- not run:  -->\n```sh\nmake run\n```\n"
+    assert not_run_reason(text, FENCE.search(text)) is None
+    text = "<!-- not run: serves until stopped -->\n\n```sh\nmake run\n```\n"
+    assert not_run_reason(text, FENCE.search(text)) == "serves until stopped"
 
 
 @pytest.mark.postgres

@@ -7,7 +7,13 @@ domain's validation edits, run by the services for every way in.
 
 from rest_framework import serializers
 
-from api.serializers.base import CaseKeyField, CodeField, StrictFieldsMixin, SubtypeCodeField
+from api.serializers.base import (
+    CaseKeyField,
+    CodeField,
+    LengthFirstListField,
+    StrictFieldsMixin,
+    SubtypeCodeField,
+)
 from registry.case_keys import LOCAL_ID_MAX
 from registry.models import (
     Case,
@@ -42,7 +48,7 @@ class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     morphology_title = serializers.CharField(
         source="morphology.title", read_only=True, allow_null=True
     )
-    confirmed_by = serializers.ListField(
+    confirmed_by = LengthFirstListField(
         child=serializers.ChoiceField(choices=Confirmation.choices),
         required=False,
         max_length=8,
@@ -240,7 +246,7 @@ class CaseReviewSerializer(StrictFieldsMixin, serializers.Serializer):
 
 def _codes(choices, help_text: str, **kwargs) -> serializers.ListField:
     """One or more of a closed set of codes (at most as many as there are)."""
-    return serializers.ListField(
+    return LengthFirstListField(
         child=serializers.ChoiceField(choices=choices.choices),
         min_length=1,
         max_length=len(choices.choices),

@@ -12,9 +12,14 @@ Ids come from the tables' own sequences (`nextval` over a range), so API
 writes running alongside never collide with them. Each chunk of cases is one
 transaction: an interrupted load leaves whole cases, and the next load appends
 after the last one.
+
+On SQLite (`make run` without DATABASE_URL, `make demo`) the same rows go in by
+INSERT, one loader after the last id: a demo's few thousand cases, not a bench's
+million, and no other writer to collide with.
 """
 
 import json
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -180,21 +185,23 @@ def institution_cases_purge(*, institution_ids: list[int]) -> int:
     """
     if not institution_ids:
         return 0
-    case_ids = "SELECT id FROM registry_case WHERE institution_id = ANY(%(ids)s)"
+    # A placeholder per institution (a few dozen at most): the same SQL on SQLite.
+    ids = f"({', '.join(['%s'] * len(institution_ids))})"
+    case_ids = f"SELECT id FROM registry_case WHERE institution_id IN {ids}"
     history_case_ids = (
-        "SELECT DISTINCT id FROM registry_historicalcase WHERE institution_id = ANY(%(ids)s)"
+        f"SELECT DISTINCT id FROM registry_historicalcase WHERE institution_id IN {ids}"
     )
     statements = [
         f"DELETE FROM registry_historicaltreatment WHERE case_id IN ({history_case_ids})",
         f"DELETE FROM registry_historicalmetastasis WHERE case_id IN ({history_case_ids})",
-        "DELETE FROM registry_historicalcase WHERE institution_id = ANY(%(ids)s)",
+        f"DELETE FROM registry_historicalcase WHERE institution_id IN {ids}",
         f"DELETE FROM registry_treatment WHERE case_id IN ({case_ids})",
         f"DELETE FROM registry_metastasis WHERE case_id IN ({case_ids})",
-        "DELETE FROM registry_case WHERE institution_id = ANY(%(ids)s)",
+        f"DELETE FROM registry_case WHERE institution_id IN {ids}",
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in statements:
-            cursor.execute(statement, {"ids": institution_ids})
+            cursor.execute(statement, list(institution_ids))
         deleted = cursor.rowcount
     return deleted
 
@@ -268,7 +275,7 @@ def synthetic_cases_load(
     chunks = [
         (start, min(chunk, first + count - start)) for start in range(first, first + count, chunk)
     ]
-    if workers > 1 and not connection.in_atomic_block:
+    if workers > 1 and not connection.in_atomic_block and _has_copy():
         # Two loaders keep two PostgreSQL backends busy: COPY, index upkeep and the
         # deferred foreign-key checks at commit cost more than generating the rows.
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -299,6 +306,10 @@ def _tidy_up(loaded: bool) -> None:
     and index-only scans read the heap, since the visibility map is empty.
     """
     if not loaded:
+        return
+    if not _has_copy():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # SQLite: every table, one name at most
         return
     tables = ", ".join(
         [
@@ -338,9 +349,10 @@ def _load_chunk(seed: int, start: int, size: int, institutions, *, own_connectio
             )
         }
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                # A seed load need not wait for each commit's WAL flush.
-                cursor.execute("SET LOCAL synchronous_commit TO off")
+            if _has_copy():
+                with connection.cursor() as cursor:
+                    # A seed load need not wait for each commit's WAL flush.
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
             _copy_chunk(cases, ids, institutions, seed)
         return size, metastasis_count, treatment_count
     finally:
@@ -488,6 +500,11 @@ def _reserve_ids(table: str, count: int, column: str = "id") -> range:
     """
     if count == 0:
         return range(0)
+    if not _has_copy():  # SQLite: one writer at a time, so after the last id
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COALESCE(MAX({column}), 0) FROM {table}")
+            (last,) = cursor.fetchone()
+        return range(last + 1, last + count + 1)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
         (sequence,) = cursor.fetchone()
@@ -498,14 +515,61 @@ def _reserve_ids(table: str, count: int, column: str = "id") -> range:
     return range(last - count + 1, last + 1)
 
 
+def _has_copy() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def _copy(table: str, columns: tuple[str, ...], lines: list[str]) -> None:
     if not lines:
+        return
+    if not _has_copy():
+        _insert(table, columns, lines)
         return
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         block = 2000
         for start in range(0, len(lines), block):
             copy.write("".join(lines[start : start + block]))
+
+
+def _insert(table: str, columns: tuple[str, ...], lines: list[str]) -> None:
+    """The COPY lines as INSERTs, each field made what its model field stores."""
+    fields = {field.column: field for field in _TABLE_MODELS[table]()._meta.concrete_fields}
+    readers = [_reader(fields[column]) for column in columns]
+    rows = [
+        [read(raw) for read, raw in zip(readers, line.rstrip("\n").split("\t"), strict=True)]
+        for line in lines
+    ]
+    placeholders = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows
+        )
+
+
+_TABLE_MODELS = {
+    "registry_case": lambda: Case,
+    "registry_metastasis": lambda: Metastasis,
+    "registry_treatment": lambda: Treatment,
+    "registry_historicalcase": lambda: Case.history.model,
+    "registry_historicalmetastasis": lambda: Metastasis.history.model,
+    "registry_historicaltreatment": lambda: Treatment.history.model,
+}
+_COPY_ESCAPES = re.compile(r"\\(.)")
+_COPY_ESCAPED = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+
+
+def _reader(field) -> Callable[[str], object]:
+    """A COPY text field (`\\N` for NULL, backslash escapes) as the database value."""
+
+    def read(raw: str):
+        if raw == "\\N":
+            return None
+        text = _COPY_ESCAPES.sub(lambda m: _COPY_ESCAPED.get(m.group(1), m.group(1)), raw)
+        value = json.loads(text) if field.get_internal_type() == "JSONField" else text
+        return field.get_db_prep_save(field.to_python(value), connection)
+
+    return read
 
 
 def _number(value: int | None) -> str:
