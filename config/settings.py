@@ -234,6 +234,7 @@ SPECTACULAR_SETTINGS = {
         "BatchItemResultEnum": "api.serializers.batch.BATCH_RESULTS",
         "StatsDimensionEnum": "api.serializers.stats.DIMENSIONS",
         "FlagCodeEnum": "registry.models.choices.FlagCode",
+        "ReceptorStatusEnum": "registry.models.choices.ReceptorStatus",
     },
 }
 

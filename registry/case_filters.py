@@ -47,6 +47,8 @@ class CodeListField(forms.CharField):
         if self.choices is not None:
             one = "|".join(re.escape(choice) for choice in self.choices)
             self.pattern = re.compile(f"({one})(,({one}))*")
+            # Values are distinct, so a closed list takes at most all its choices.
+            self.max_values = len(self.choices)
 
     def clean(self, value):
         if value is None:  # not given

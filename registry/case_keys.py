@@ -16,9 +16,16 @@ NFKC (fullwidth "ＡＢＣ" is "ABC"), case-folded ("ABC-1" is "abc-1"), dashes 
 "-", and the Cyrillic and Greek letters that look like Latin ones as those
 Latin letters (a confusables skeleton in the spirit of Unicode TS #39, limited
 to the scripts hospital keys mix up). Keys are case-insensitive.
+
+A key is parsed once, into a `CaseKey`, wherever it comes in (the JSON API's
+serializer, a batch item, a FHIR Bundle's identifier, a URL): the serializer,
+the services and FHIR share that one object, and its length limit is checked
+once, on the stored (NFC) form, so a key of 40 decomposed "é" (80 code points
+as sent) is 40 characters everywhere.
 """
 
 import unicodedata
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
@@ -26,6 +33,8 @@ from registry.deidentification import find_identifiers, identifier_message
 
 LOCAL_ID_MAX = 64
 LOCAL_ID_KEY_MAX = 256  # NFKC and case folding can lengthen a key ("ß" → "ss")
+# As sent, before NFC: decomposed letters take two or three code points each.
+LOCAL_ID_RAW_MAX = 4 * LOCAL_ID_MAX
 _REFUSED_CATEGORIES = {
     "Cc": "a control character",
     "Cf": "an invisible formatting or bidi character",
@@ -81,10 +90,41 @@ _LOOK_ALIKES = str.maketrans(
 )
 
 
+@dataclass(frozen=True)
+class CaseKey:
+    """A parsed case key: `local_id` as stored, `key` as keys are compared (and unique)."""
+
+    local_id: str
+    key: str
+
+    @classmethod
+    def parse(cls, raw: "CaseKey | object") -> "CaseKey":
+        """The key of `raw` (a CaseKey is already parsed); ValidationError({"local_id": [...]})."""
+        if isinstance(raw, CaseKey):
+            return raw
+        local_id = clean_local_id(raw)
+        return cls(local_id, local_id_key(local_id))
+
+    def same_as(self, other: "CaseKey | str") -> bool:
+        """Whether `other` names the same case ("ABC-1" and "abc‐1" do)."""
+        other_key = (
+            other.key if isinstance(other, CaseKey) else local_id_key(normalise_local_id(other))
+        )
+        return self.key == other_key
+
+    def __str__(self) -> str:
+        return self.local_id
+
+
 def clean_local_id(raw: object) -> str:
     """The key as stored; ValidationError({"local_id": [...]}) naming every problem."""
+    if isinstance(raw, CaseKey):
+        return raw.local_id
     if not isinstance(raw, str):
         raise ValidationError({"local_id": ["A case key is a string."]})
+    if len(raw) > LOCAL_ID_RAW_MAX:
+        # Read no further than any key could be before normalising (NFC at most halves it).
+        raise ValidationError({"local_id": [f"A case key has at most {LOCAL_ID_MAX} characters."]})
     problems = [
         f"A case key cannot contain {name} (U+{ord(char):04X})."
         for char, name in _refused_characters(raw)

@@ -30,7 +30,14 @@ from django.db.models import Exists, OuterRef, Q
 from registry.case_search import case_search
 from registry.models import Case, Metastasis, ReviewStatus, Sex, Source, Subtype, Treatment
 from registry.models.case import FIRST_YEAR, MAX_AGE
-from registry.models.choices import Misdiagnosis, Modality, Presentation, Response, VitalStatus
+from registry.models.choices import (
+    DiagnosticSequence,
+    Misdiagnosis,
+    Modality,
+    Presentation,
+    Response,
+    VitalStatus,
+)
 
 LAST_YEAR = 2100
 
@@ -197,11 +204,15 @@ def _any_treatment(field: str) -> Condition:
     return condition
 
 
-def _vital_status(values, case: str) -> Q:
-    if case == "pk":
-        return Q(vital_status__in=values)
-    # The counted metastases do not copy it.
-    return Q(Exists(Case.objects.filter(pk=OuterRef(case), vital_status__in=values)))
+def _case_field(name: str):
+    """A condition on a field of the case that the counted metastases do not copy."""
+
+    def condition(values, case: str) -> Q:
+        if case == "pk":
+            return Q(**{f"{name}__in": values})
+        return Q(Exists(Case.objects.filter(pk=OuterRef(case), **{f"{name}__in": values})))
+
+    return condition
 
 
 def _primary_category(values, case: str) -> Q:
@@ -363,7 +374,16 @@ FILTERS: tuple[CaseFilter, ...] = (
         _any_treatment("response"),
         choices=tuple(Response.values),
     ),
-    CaseFilter("vital_status", "", ONE, _vital_status, choices=tuple(VitalStatus.values)),
+    CaseFilter(
+        "vital_status", "", ONE, _case_field("vital_status"), choices=tuple(VitalStatus.values)
+    ),
+    CaseFilter(
+        "diagnostic_sequence",
+        "Which was found first: the primary, a metastasis, or both at once",
+        ONE,
+        _case_field("diagnostic_sequence"),
+        choices=tuple(DiagnosticSequence.values),
+    ),
 )
 
 FILTERS_BY_NAME: dict[str, CaseFilter] = {declared.name: declared for declared in FILTERS}

@@ -19,6 +19,7 @@ from registry.models import (
     Confirmation,
     Metastasis,
     Source,
+    StageSystem,
     Treatment,
     TreatmentTarget,
 )
@@ -30,11 +31,16 @@ from registry.models.case import (
     MAX_TREATMENTS_PER_CASE,
 )
 from registry.paired_organs import PAIRED_SITES, is_contralateral
+from registry.soft_edits import is_skin
+from registry.staging import is_gynaecological
 from registry.subtypes import (
     BREAST_FAMILY,
+    HR_POSITIVE_PERCENT,
     Receptors,
     derive_breast_subtype,
     describe_receptors,
+    her2_by_test,
+    hormone_positive,
     possible_breast_subtypes,
     ruled_out_by,
 )
@@ -166,12 +172,47 @@ def _check_primary(case: Case, vocab: VocabularySnapshot, errors: CaseErrors) ->
         value = _number(case, name)
         if value is not None and not 0 <= value <= 100:
             errors.add(name, "A percentage must be 0-100.")
+    _check_receptor_statuses(case, errors)
+    if (
+        case.stage_system == StageSystem.FIGO
+        and site is not None
+        and not is_gynaecological(site.code)
+    ):
+        errors.add(
+            "stage_system",
+            f"FIGO stages gynaecological primaries (C51-C58); primary {site.code} is staged "
+            "with AJCC (stage_system 'ajcc8').",
+        )
     if case.source == Source.HOSPITAL and (case.doi or case.pmid):
         errors.add("source", "DOI and PMID belong to literature cases; set source to 'literature'.")
     if case.pmid and not case.pmid.isdigit():
         errors.add("pmid", "A PMID is digits only.")
     if case.doi and not case.doi.startswith("10."):
         errors.add("doi", "A DOI starts with '10.'.")
+
+
+def _check_receptor_statuses(case: Case, errors: CaseErrors) -> None:
+    """A status in words may stand beside a percentage or score, but never contradict it."""
+    for receptor in ("er", "pr"):
+        percent, status = _percent(case, f"{receptor}_percent"), getattr(case, f"{receptor}_status")
+        if percent is None or not status:
+            continue
+        reading = "positive" if hormone_positive(percent, "") else "negative"
+        if status != reading:
+            errors.add(
+                f"{receptor}_status",
+                f"{receptor.upper()} {percent} % is {reading} (≥ {HR_POSITIVE_PERCENT} % stains); "
+                f"{receptor}_status says '{status}'. Send one, or both in agreement.",
+            )
+    by_test = her2_by_test(_receptors(case))
+    if by_test is not None and case.her2_status:
+        reading = "positive" if by_test else "negative"
+        if case.her2_status != reading:
+            errors.add(
+                "her2_status",
+                f"HER2 IHC/ISH give {reading}; her2_status says '{case.her2_status}'. "
+                "Send one, or both in agreement.",
+            )
 
 
 def _check_breast_subtype(
@@ -235,10 +276,16 @@ def _check_metastasis(
 
 
 def _check_same_site(case: Case, metastasis: Metastasis, path: str, errors: CaseErrors) -> None:
-    """A metastasis at the primary's own code is legal only in the contralateral paired organ."""
+    """A metastasis at the primary's own code: in the contralateral paired organ, or on skin.
+
+    Skin codes are broad (C44.5 is the whole trunk): a melanoma of the back with a
+    metastasis on the abdomen is coded C44.5 twice. Such a metastasis is legal; when
+    its side does not tell it apart from the primary, a soft edit (`skin_same_site`)
+    asks a curator to confirm it.
+    """
     site = metastasis.site_id
     primary_side, metastasis_side = case.primary_laterality, metastasis.laterality
-    if is_contralateral(site, primary_side, metastasis_side):
+    if is_contralateral(site, primary_side, metastasis_side) or is_skin(site):
         return
     if site not in PAIRED_SITES:
         errors.add(
@@ -338,6 +385,9 @@ def _receptors(case: Case) -> Receptors:
         her2_ihc=case.her2_ihc,
         her2_ish=case.her2_ish,
         ki67_percent=_percent(case, "ki67_percent"),
+        er_status=case.er_status or "",
+        pr_status=case.pr_status or "",
+        her2_status=case.her2_status or "",
     )
 
 

@@ -45,16 +45,21 @@ class CasePayload(TypedDict, total=False):
     age_at_diagnosis: int | None
     menopausal_status: str
     year_of_diagnosis: int | None
+    diagnostic_sequence: str  # primary_first | metastasis_first | simultaneous | unknown
     primary_site: str
     primary_morphology: str
     primary_laterality: str
     grade: str
     stage_group: str
+    stage_system: str  # ajcc8 | figo
     er_percent: int | None
     pr_percent: int | None
     her2_ihc: str
     her2_ish: str
     ki67_percent: int | None
+    er_status: str  # positive | negative | equivocal, when no percentage is known
+    pr_status: str
+    her2_status: str
     subtype: str | None
     vital_status: str
     follow_up_months: int | None

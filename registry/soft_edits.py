@@ -6,7 +6,8 @@ submitter sees the flags in the answer, the case waits in the curation queue,
 and it counts in statistics once a curator confirms each flag (who, when, why).
 They follow NAACCR's over-ride flags: Over-ride Site/Type (`site_morphology`),
 Over-ride Age/Site/Morph (`age_site_morphology`), Over-ride Histology
-(`metastasis_histology`) and the sex/site check (`sex_site`).
+(`metastasis_histology`) and the sex/site check (`sex_site`); `skin_same_site`
+is the registry's own (a skin metastasis at a skin primary's code).
 
 Deliberately not flagged: a breast primary in a man (about 1 % of breast
 cancers, common enough to be ordinary), a rare metastatic site (the registry's
@@ -72,6 +73,16 @@ ORGAN_HISTOLOGIES: dict[str, frozenset[str]] = {
     "9370": frozenset({"C41"}),  # chordoma (skull base, spine, sacrum)
     "8936": frozenset({"C15", "C16", "C17", "C18", "C19", "C20", "C21", "C26", "C48"}),  # GIST
 }
+SKIN_CATEGORY = "C44"
+# Sides that tell two lesions at one skin code apart.
+_SIDES = frozenset({"left", "right", "midline"})
+
+
+def is_skin(topography: str) -> bool:
+    """A skin site (C44.x): broad codes where a metastasis may share the primary's code."""
+    return topography[:3] == SKIN_CATEGORY
+
+
 # Sites too vague to call a histology out of place.
 UNSPECIFIED_SITES = frozenset({"C76", "C80"})
 
@@ -154,7 +165,27 @@ def flag_case(case: Case, metastases: list[Metastasis], vocab: VocabularySnapsho
     flags += _site_morphology(primary, morphology)
     for index, metastasis in enumerate(metastases):
         flags += _metastasis_histology(morphology, metastasis, index, vocab)
+        flags += _skin_same_site(case, metastasis, index)
     return flags
+
+
+def _skin_same_site(case: Case, metastasis: Metastasis, index: int) -> list[Flag]:
+    """A skin metastasis at the skin primary's code whose side does not tell it apart."""
+    if metastasis.site_id != case.primary_site_id or not is_skin(metastasis.site_id):
+        return []
+    sides = {case.primary_laterality, metastasis.laterality}
+    if sides <= _SIDES and len(sides) == 2:
+        return []  # left and right (or midline): two lesions, told apart by side
+    return [
+        Flag(
+            FlagCode.SKIN_SAME_SITE,
+            f"metastases[{index}].site",
+            f"A skin metastasis at {metastasis.site_id}, the primary's own code, with no "
+            "different side to tell it from the primary (e.g. a melanoma of the back with a "
+            "metastasis on the abdomen, both C44.5). A curator confirms it is a separate "
+            "metastasis, not the primary itself, before the case counts.",
+        )
+    ]
 
 
 def _sex_site(case: Case, primary) -> list[Flag]:

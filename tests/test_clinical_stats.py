@@ -57,6 +57,7 @@ class ClinicalSpec:
     vital_status: str = "unknown"
     follow_up: int | None = None
     status: str = ReviewStatus.VERIFIED
+    diagnostic_sequence: str = "unknown"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -66,6 +67,7 @@ def create_clinical_cases(specs: list[ClinicalSpec]) -> None:
         payload = founding_payload(
             sex=spec.sex,
             vital_status=spec.vital_status,
+            diagnostic_sequence=spec.diagnostic_sequence,
             follow_up_months=spec.follow_up,
             metastases=[
                 {
@@ -134,7 +136,12 @@ def row_values(spec: ClinicalSpec, dimension: Dimension) -> list[set[str]]:
         return [lesion_values(lesion, dimension) for lesion in spec.lesions]
     if dimension.relation == "treatments":
         return therapy_values(spec, dimension)
-    return [{{Dimension.SEX: spec.sex, Dimension.VITAL_STATUS: spec.vital_status}[dimension]}]
+    case_values = {
+        Dimension.SEX: spec.sex,
+        Dimension.VITAL_STATUS: spec.vital_status,
+        Dimension.DIAGNOSTIC_SEQUENCE: spec.diagnostic_sequence,
+    }
+    return [{case_values[dimension]}]
 
 
 def recount(specs: list[ClinicalSpec], dimension: Dimension) -> dict[str, int]:
@@ -191,6 +198,7 @@ clinical_specs = st.builds(
     sex=st.sampled_from(["female", "male"]),
     vital_status=st.sampled_from(["alive", "dead", "unknown"]),
     status=st.sampled_from([ReviewStatus.VERIFIED, ReviewStatus.SUBMITTED]),
+    diagnostic_sequence=st.sampled_from(["metastasis_first", "primary_first", "unknown"]),
 )
 
 
@@ -326,6 +334,10 @@ CLINICAL_FILTERS = [
     ({"modality": "surgery"}, lambda s: any(t.modality == "surgery" for t in s.treatments)),
     ({"response": "PD"}, lambda s: any(t.response == "PD" for t in s.treatments)),
     ({"vital_status": "dead"}, lambda s: s.vital_status == "dead"),
+    (
+        {"diagnostic_sequence": "metastasis_first"},
+        lambda s: s.diagnostic_sequence == "metastasis_first",
+    ),
     (
         {"vital_status": "alive", "site": "C44.4", "presentation": "nodule"},
         lambda s: (

@@ -297,11 +297,16 @@ def test_a_registry_key_that_identifies_is_refused_at_bundle_identifier(submitte
         (codes.AJCC, "IIIC", "IIIC", False),
         (codes.AJCC, "2A", "IIA", False),
         (codes.AJCC, "0", "0", False),
-        (codes.AJCC, "1A1", "IA", True),
-        (codes.AJCC, "4B", "IV", True),
+        # Issue 24: AJCC 8's subgroups are held as they are.
+        (codes.AJCC, "1A1", "IA1", False),
+        (codes.AJCC, "4B", "IVB", False),
+        (codes.AJCC, "IVC", "IVC", False),
+        (codes.AJCC, "0is", "0is", False),
+        (codes.AJCC, "3C3", "IIIC", True),  # no IIIC3 in any system: read as IIIC, noted
         (codes.SNOMED, "1222806003", "IIIC", False),
         (codes.SNOMED, "1222769001", "IIB", False),
         (codes.CS_STAGE_GROUP, "IV", "IV", False),
+        (codes.CS_STAGE_GROUP, "IIIC2", "IIIC2", False),
     ],
 )
 def test_stage_groups_are_read_in_the_usual_code_systems(submitter_a, system, code, stage, noted):

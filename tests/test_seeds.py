@@ -85,6 +85,37 @@ def test_morphology_is_a_curated_subset_with_the_breast_codes():
     assert {"8500/3", "8520/3", "8500/6", "8520/6", "8720/3", "8720/6"} <= set(morphology)
 
 
+# Issue 24: tumours a registrar met in published case reports and the old subset refused.
+ISSUE_24_MORPHOLOGY = [
+    "8461/3",
+    "9020/3",
+    "9090/3",
+    "8130/3",
+    "8460/3",
+    "8230/3",
+    "8253/3",
+    "8770/3",
+    "9581/3",
+    "9442/3",
+    "9470/3",
+    "9140/3",
+    "8941/3",
+]
+
+
+def test_morphology_holds_the_seer_reportable_list_and_the_codes_issue_24_missed():
+    morphology = set(codes("morphology.csv"))
+    assert len(morphology) > 1200
+    assert set(ISSUE_24_MORPHOLOGY) <= morphology
+    # A metastasis of each is coded /6, so each needs its metastatic form too.
+    assert {code[:4] + "/6" for code in ISSUE_24_MORPHOLOGY} <= morphology
+
+
+def test_every_malignant_morphology_has_its_metastatic_form():
+    morphology = set(codes("morphology.csv"))
+    assert {code[:4] + "/6" for code in morphology if code.endswith("/3")} <= morphology
+
+
 def test_every_metastatic_morphology_has_its_primary_form():
     morphology = set(codes("morphology.csv"))
     metastatic = {code for code in morphology if code.endswith("/6")}

@@ -135,7 +135,9 @@ def test_going_back_to_earlier_content_refreshes_the_cached_vocabularies(tmp_pat
 
 
 def test_a_new_code_is_created_and_old_codes_are_kept(tmp_path):
-    codes = write(tmp_path, "morphology.csv", 'code,title\n8501/6,"Comedocarcinoma, metastatic"\n')
+    codes = write(
+        tmp_path, "morphology.csv", "code,title\n9395/3,Papillary tumor of the pineal region\n"
+    )
     before = Morphology.objects.count()
     result = vocabulary_load(
         vocabulary="morphology",
@@ -146,11 +148,11 @@ def test_a_new_code_is_created_and_old_codes_are_kept(tmp_path):
     )
     assert (result.created, result.updated, result.unchanged) == (1, 0, 0)
     assert Morphology.objects.count() == before + 1
-    added = Morphology.objects.get(code="8501/6")
+    added = Morphology.objects.get(code="9395/3")
     assert (added.histology, added.behaviour, added.title) == (
-        "8501",
-        6,
-        "Comedocarcinoma, metastatic",
+        "9395",
+        3,
+        "Papillary tumor of the pineal region",
     )
 
 

@@ -14,6 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 from api.fhir import codes
 from registry.models import (
     Case,
+    DiagnosticSequence,
     Grade,
     Laterality,
     MenopausalStatus,
@@ -23,6 +24,7 @@ from registry.models import (
     Response,
     Source,
     StageGroup,
+    StageSystem,
     TreatmentTarget,
     VitalStatus,
 )
@@ -42,6 +44,12 @@ _VERIFIED = {
             "code": "confirmed",
         }
     ]
+}
+# The LOINC test a receptor in words is exported as (the concept map's interpretation rows).
+_STATUS_TESTS = {
+    "er_status": ("16112-5", "Estrogen receptor [Interpretation] in Tissue"),
+    "pr_status": ("16113-3", "Progesterone receptor [Interpretation] in Tissue"),
+    "her2_status": ("85319-2", "HER2 [Presence] in Breast cancer specimen by Immune stain"),
 }
 _LABORATORY = [
     {
@@ -186,9 +194,16 @@ class _BundleWriter:
                 "code": "a",
             }
         if case.stage_group != StageGroup.UNKNOWN:
-            condition["stage"] = [
-                {"summary": {"coding": [_coding(codes.CS_STAGE_GROUP, case.stage_group)]}}
-            ]
+            system = (
+                codes.CS_FIGO_STAGE
+                if case.stage_system == StageSystem.FIGO
+                else codes.CS_STAGE_GROUP
+            )
+            condition["stage"] = [{"summary": {"coding": [_coding(system, case.stage_group)]}}]
+        if case.diagnostic_sequence != DiagnosticSequence.UNKNOWN:
+            condition.setdefault("extension", []).append(
+                {"url": codes.EXT_DIAGNOSTIC_SEQUENCE, "valueCode": case.diagnostic_sequence}
+            )
         return condition
 
     def _diagnosis(self) -> dict:
@@ -264,7 +279,13 @@ class _BundleWriter:
     # ------------------------------------------------------------ observations
 
     def _tumor_marker(self, name: str, value) -> dict:
-        test = self.concepts.outside_concept("tumor_marker", name)
+        # A receptor in words is the interpretation test of that receptor (LOINC 16112-5...).
+        in_words = name in _STATUS_TESTS
+        test = (
+            codes.Concept(codes.LOINC, *_STATUS_TESTS[name])
+            if in_words
+            else self.concepts.outside_concept("tumor_marker", name)
+        )
         observation = {
             "resourceType": "Observation",
             "meta": {"profile": [codes.PROFILE_TUMOR_MARKER]},
@@ -274,7 +295,12 @@ class _BundleWriter:
             "subject": self._reference("Patient"),
             "focus": [self._reference("primary")],
         }
-        if name.endswith("_percent"):
+        if in_words:
+            answer = self.concepts.outside_concept("receptor_status", value)
+            observation["valueCodeableConcept"] = {
+                "coding": [_coding(answer.system, answer.code, answer.display)]
+            }
+        elif name.endswith("_percent"):
             observation["valueQuantity"] = {
                 "value": value,
                 "unit": "%",

@@ -1,6 +1,10 @@
 """Serializer building blocks shared by the case, vocabulary and stats APIs."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from registry.case_keys import LOCAL_ID_MAX, CaseKey
 
 
 class StrictFieldsMixin:
@@ -104,3 +108,23 @@ class ProblemSerializer(serializers.Serializer):
     errors_omitted = serializers.IntegerField(
         required=False, help_text="How many further field errors were left out of `errors`"
     )
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": LOCAL_ID_MAX})
+class CaseKeyField(serializers.Field):
+    """A case key, parsed once into a `CaseKey` that the views and services pass on.
+
+    Its length is the stored (NFC) form's, as the domain counts it: no second,
+    different check on the characters as sent.
+    """
+
+    default_error_messages = {"invalid": "A case key is a string."}
+
+    def to_internal_value(self, data) -> CaseKey:
+        try:
+            return CaseKey.parse(data)
+        except DjangoValidationError as invalid:
+            raise serializers.ValidationError(invalid.message_dict["local_id"]) from None
+
+    def to_representation(self, value) -> str:
+        return str(value)

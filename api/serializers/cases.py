@@ -8,11 +8,13 @@ domain's validation edits, run by the services for every way in.
 from rest_framework import serializers
 
 from api.serializers.base import (
+    CaseKeyField,
     CodeField,
     LengthFirstListField,
     StrictFieldsMixin,
     SubtypeCodeField,
 )
+from registry.case_keys import LOCAL_ID_MAX
 from registry.models import (
     Case,
     CaseFlag,
@@ -115,6 +117,10 @@ class CaseFlagSerializer(serializers.ModelSerializer):
 class CaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A de-identified case with its metastases and treatments."""
 
+    local_id = CaseKeyField(
+        help_text=f"Your institution's own key for the case (at most {LOCAL_ID_MAX} characters "
+        "once NFC-normalised, no '/'); the same key whether the case comes as JSON or FHIR."
+    )
     institution = serializers.CharField(
         source="institution.code",
         required=False,

@@ -255,6 +255,10 @@ class SiteProfileSerializer(Document):
         many=True, help_text="What the metastases at this site were first taken for"
     )
     misdiagnosed = ProportionSerializer(help_text="How often they were first taken for another")
+    found_first = ProportionSerializer(
+        help_text="How often the metastasis was found first and led to the primary, of the "
+        "cases where what was found first is known"
+    )
     confirmations = CountRowSerializer(many=True, help_text="How they were confirmed")
     months_to_metastasis = IntervalRowSerializer(
         allow_null=True, help_text="Months from primary diagnosis to the metastases here"
@@ -284,7 +288,8 @@ def site_profile_document(profile, **context) -> dict:
                 "selected (a primary and a metastasis at the site), their subtypes, how the "
                 "metastases at the site presented, what they were first taken for and how "
                 "often, how they were confirmed, months from the primary, treatments and "
-                "responses, and survival after the first metastasis at the site."
+                "responses, survival after the first metastasis at the site, and how often "
+                "the metastasis was found before the primary (found_first)."
             ),
             hidden=0 if access.exact else None,
             **context,
@@ -297,6 +302,7 @@ def site_profile_document(profile, **context) -> dict:
         "presentations": _rows(profile.presentations),
         "misdiagnoses": _rows(profile.misdiagnoses),
         "misdiagnosed": dataclasses.asdict(profile.misdiagnosed),
+        "found_first": dataclasses.asdict(profile.found_first),
         "confirmations": _rows(profile.confirmations),
         "months_to_metastasis": dataclasses.asdict(profile.months_to_metastasis)
         if profile.months_to_metastasis

@@ -86,7 +86,8 @@ DIMENSION_HELP = (
     "(what it was first taken for), misdiagnosed (yes/no), confirmation (method), "
     "months_to_metastasis (bands of months from primary diagnosis: 0, 1-6, 7-12, 13-24, "
     "25-60, 61+); per treatment: modality, response (no_treatment for a case with none); "
-    "vital_status"
+    "vital_status; diagnostic_sequence (what was found first: primary_first, "
+    "metastasis_first, simultaneous)"
 )
 
 

@@ -183,8 +183,8 @@ class CaseViewSet(viewsets.ModelViewSet):
         case = self.get_object()
         serializer = self.get_serializer(case, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        given_local_id = serializer.validated_data.get("local_id", case.local_id)
-        if local_id_key(normalise_local_id(given_local_id)) != case.local_id_key:
+        given = serializer.validated_data.get("local_id")
+        if given is not None and given.key != case.local_id_key:
             raise ValidationError({"local_id": ["A case's local_id cannot change."]})
         write = case_update(
             case=case,
@@ -281,12 +281,12 @@ class CaseViewSet(viewsets.ModelViewSet):
         data = {"local_id": local_id, **request.data} if isinstance(request.data, dict) else None
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
-        given = serializer.validated_data["local_id"]
-        if local_id_key(normalise_local_id(given)) != local_id_key(normalise_local_id(local_id)):
+        given = serializer.validated_data["local_id"]  # a CaseKey, parsed once
+        if not given.same_as(local_id):
             raise ValidationError({"local_id": ["The body's local_id differs from the URL's."]})
         write = case_upsert(
             institution=self._institution_named(serializer.validated_data),
-            local_id=local_id,
+            local_id=given,
             payload=serializer.payload(),
             actor=request.user,
             expected_version=expected_version(request),

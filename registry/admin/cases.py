@@ -127,7 +127,8 @@ class CaseAdmin(AuditHistoryAdmin):
                 "fields": [
                     ("primary_site", "primary_laterality"),
                     "primary_morphology",
-                    ("grade", "stage_group"),
+                    ("grade", "stage_group", "stage_system"),
+                    "diagnostic_sequence",
                 ]
             },
         ),
@@ -137,9 +138,11 @@ class CaseAdmin(AuditHistoryAdmin):
                 "fields": [
                     ("er_percent", "pr_percent", "ki67_percent"),
                     ("her2_ihc", "her2_ish"),
+                    ("er_status", "pr_status", "her2_status"),
                     "subtype",
                 ],
-                "description": "Leave the subtype empty to derive it from the receptors.",
+                "description": "Leave the subtype empty to derive it from the receptors. "
+                "The statuses in words are for reports without a percentage or score.",
             },
         ),
         ("Outcome", {"fields": [("vital_status", "follow_up_months")]}),

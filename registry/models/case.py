@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 from registry.case_keys import LOCAL_ID_KEY_MAX, LOCAL_ID_MAX, local_id_key
 from registry.disclosure import RECORD_KEYS
 from registry.models.choices import (
+    DiagnosticSequence,
     Grade,
     Her2Ihc,
     Her2Ish,
@@ -27,11 +28,13 @@ from registry.models.choices import (
     Misdiagnosis,
     Modality,
     Presentation,
+    ReceptorStatus,
     Response,
     ReviewStatus,
     Sex,
     Source,
     StageGroup,
+    StageSystem,
     TreatmentTarget,
     VitalStatus,
 )
@@ -124,6 +127,13 @@ class Case(models.Model):
         default=MenopausalStatus.UNKNOWN,
     )
     year_of_diagnosis = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What led to the diagnosis: in an occult primary the metastasis is found first.
+    diagnostic_sequence = models.CharField(
+        max_length=20,
+        choices=DiagnosticSequence.choices,
+        default=DiagnosticSequence.UNKNOWN,
+        db_default=DiagnosticSequence.UNKNOWN,
+    )
 
     primary_site = models.ForeignKey(Topography, on_delete=models.PROTECT, related_name="+")
     primary_morphology = models.ForeignKey(Morphology, on_delete=models.PROTECT, related_name="+")
@@ -134,12 +144,44 @@ class Case(models.Model):
     stage_group = models.CharField(
         max_length=8, choices=StageGroup.choices, default=StageGroup.UNKNOWN
     )
+    stage_system = models.CharField(
+        max_length=8,
+        choices=StageSystem.choices,
+        default=StageSystem.AJCC8,
+        db_default=StageSystem.AJCC8,
+        help_text="FIGO only on gynaecological primaries (C51-C58).",
+    )
 
     er_percent = models.PositiveSmallIntegerField("ER %", null=True, blank=True)
     pr_percent = models.PositiveSmallIntegerField("PR %", null=True, blank=True)
     her2_ihc = models.CharField("HER2 IHC", max_length=2, choices=Her2Ihc.choices, blank=True)
     her2_ish = models.CharField("HER2 ISH", max_length=16, choices=Her2Ish.choices, blank=True)
     ki67_percent = models.PositiveSmallIntegerField("Ki-67 %", null=True, blank=True)
+    # Receptors as many reports give them, without a percentage or score.
+    er_status = models.CharField(
+        "ER status",
+        max_length=10,
+        choices=ReceptorStatus.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    pr_status = models.CharField(
+        "PR status",
+        max_length=10,
+        choices=ReceptorStatus.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    her2_status = models.CharField(
+        "HER2 status",
+        max_length=10,
+        choices=ReceptorStatus.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
     subtype = models.ForeignKey(
         Subtype,
         null=True,

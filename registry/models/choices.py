@@ -70,21 +70,74 @@ class Grade(models.TextChoices):
 
 
 class StageGroup(models.TextChoices):
-    """AJCC anatomic stage groups at primary diagnosis."""
+    """Stage groups at primary diagnosis: AJCC 8th edition, or FIGO for gynaecological primaries.
+
+    Every group either system publishes, with its subgroups (IA1, IIIC2, IVB);
+    which system a case uses is `StageSystem`. Not every group exists for every
+    site: AJCC's and FIGO's site tables decide that, the registry does not.
+    """
 
     STAGE_0 = "0", "0"
+    STAGE_0A = "0a", "0a"
+    STAGE_0IS = "0is", "0is"
     I = "I", "I"  # noqa: E741 - the stage is called I
     IA = "IA", "IA"
+    IA1 = "IA1", "IA1"
+    IA2 = "IA2", "IA2"
+    IA3 = "IA3", "IA3"
     IB = "IB", "IB"
+    IB1 = "IB1", "IB1"
+    IB2 = "IB2", "IB2"
+    IB3 = "IB3", "IB3"
+    IC = "IC", "IC"
+    IC1 = "IC1", "IC1"
+    IC2 = "IC2", "IC2"
+    IC3 = "IC3", "IC3"
+    IS = "IS", "IS"
     II = "II", "II"
     IIA = "IIA", "IIA"
+    IIA1 = "IIA1", "IIA1"
+    IIA2 = "IIA2", "IIA2"
     IIB = "IIB", "IIB"
+    IIC = "IIC", "IIC"
     III = "III", "III"
     IIIA = "IIIA", "IIIA"
+    IIIA1 = "IIIA1", "IIIA1"
+    IIIA2 = "IIIA2", "IIIA2"
     IIIB = "IIIB", "IIIB"
     IIIC = "IIIC", "IIIC"
+    IIIC1 = "IIIC1", "IIIC1"
+    IIIC2 = "IIIC2", "IIIC2"
+    IIID = "IIID", "IIID"
     IV = "IV", "IV"
+    IVA = "IVA", "IVA"
+    IVB = "IVB", "IVB"
+    IVC = "IVC", "IVC"
     UNKNOWN = "unknown", "Unknown"
+
+
+class StageSystem(models.TextChoices):
+    """Which staging system `stage_group` is in."""
+
+    AJCC8 = "ajcc8", "AJCC 8th edition"
+    FIGO = "figo", "FIGO (gynaecological primaries)"
+
+
+class DiagnosticSequence(models.TextChoices):
+    """What was found first: the primary, a metastasis (occult primary), or both at once."""
+
+    PRIMARY_FIRST = "primary_first", "Primary found first"
+    METASTASIS_FIRST = "metastasis_first", "Metastasis found first (led to the primary)"
+    SIMULTANEOUS = "simultaneous", "Both found at once"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ReceptorStatus(models.TextChoices):
+    """A receptor reported in words ("ER/PR positive") when no percentage or score is known."""
+
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+    EQUIVOCAL = "equivocal", "Equivocal"
 
 
 class Her2Ihc(models.TextChoices):
@@ -114,6 +167,10 @@ class Presentation(models.TextChoices):
     ERYTHEMA = "erythema", "Erythematous / inflammatory patch"
     MASS = "mass", "Mass"
     PAIN = "pain", "Pain or fracture"
+    BLEEDING = "bleeding", "Bleeding"
+    OBSTRUCTION = "obstruction", "Obstruction"
+    PERFORATION = "perforation", "Perforation"
+    NEUROLOGICAL_DEFICIT = "neurological_deficit", "Neurological deficit"
     INCIDENTAL = "incidental", "Incidental (imaging)"
     OTHER = "other", "Other"
     UNKNOWN = "unknown", "Unknown"
@@ -137,6 +194,9 @@ class Confirmation(models.TextChoices):
     MRI = "mri", "Imaging: MRI"
     PET_CT = "pet_ct", "Imaging: PET-CT"
     US = "us", "Imaging: ultrasound"
+    SCINTIGRAPHY = "scintigraphy", "Imaging: scintigraphy"
+    ENDOSCOPY = "endoscopy", "Endoscopy"
+    AUTOPSY = "autopsy", "Autopsy"
     CLINICAL = "clinical", "Clinical only"
 
 
@@ -200,6 +260,10 @@ class FlagCode(models.TextChoices):
     METASTASIS_HISTOLOGY = (
         "metastasis_histology",
         "Metastasis histology of another family than the primary's",
+    )
+    SKIN_SAME_SITE = (
+        "skin_same_site",
+        "Skin metastasis at the skin primary's own site code, sub-site not told apart",
     )
 
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from registry.case_keys import clean_local_id, local_id_key
+from registry.case_keys import CaseKey
 from registry.deidentification import find_identifiers, identifier_message
 from registry.edits import derive_case_values
 from registry.linkage.persons import person_of, recount_person
@@ -89,7 +89,11 @@ def _precondition(expected: "int | VersionPrecondition | None") -> VersionPrecon
 
 @transaction.atomic
 def case_create(
-    *, institution: Institution, local_id: str, payload: CasePayload, actor: User | None
+    *,
+    institution: Institution,
+    local_id: CaseKey | str,
+    payload: CasePayload,
+    actor: User | None,
 ) -> Case:
     """A new case; ValidationError if invalid or if `local_id` is taken."""
     return case_submit(
@@ -99,10 +103,14 @@ def case_create(
 
 @transaction.atomic
 def case_submit(
-    *, institution: Institution, local_id: str, payload: CasePayload, actor: User | None
+    *,
+    institution: Institution,
+    local_id: CaseKey | str,
+    payload: CasePayload,
+    actor: User | None,
 ) -> CaseWrite:
     """`case_create`, handing back the CaseWrite (with the case's details) the API answers with."""
-    local_id = clean_local_id(local_id)
+    local_id = CaseKey.parse(local_id).local_id
     prepared = prepare_case(Case(institution=institution, local_id=local_id), payload)
     try:
         details = insert_case(prepared, actor)
@@ -147,7 +155,7 @@ def case_update(
 def case_upsert(
     *,
     institution: Institution,
-    local_id: str,
+    local_id: CaseKey | str,
     payload: CasePayload,
     actor: User | None,
     expected_version: int | VersionPrecondition | None = None,
@@ -160,11 +168,12 @@ def case_upsert(
     then replaces the winner's case instead. Keys are compared as
     `registry.case_keys` says: "ABC-1" finds the case stored as "abc-1".
     """
-    local_id = clean_local_id(local_id)
+    case_key = CaseKey.parse(local_id)
+    local_id = case_key.local_id
     for _ in range(_UPSERT_ATTEMPTS):
         stored = (
             Case.objects.select_for_update()
-            .filter(institution=institution, local_id_key=local_id_key(local_id))
+            .filter(institution=institution, local_id_key=case_key.key)
             .first()
         )
         if stored is not None:

@@ -83,6 +83,11 @@ CASE_COLUMNS = (
     "subtype_id",
     "primary_site_id",
     "has_open_flags",
+    "diagnostic_sequence",
+    "stage_system",
+    "er_status",
+    "pr_status",
+    "her2_status",
 )
 METASTASIS_COLUMNS = (
     "id",
@@ -479,6 +484,11 @@ def _case_row(case: SyntheticCase, case_id: int, institution_id: int, now: str) 
             fields["subtype"] or "\\N",
             fields["primary_site"],
             "f",  # synthetic cases raise no soft-edit flag
+            "unknown",  # diagnostic sequence
+            "ajcc8",
+            "",  # receptors are given as percentages and scores
+            "",
+            "",
         )
     )
 

@@ -16,6 +16,7 @@ from registry.models import Sex
 from registry.models.case import MAX_AGE
 from registry.models.choices import (
     Confirmation,
+    DiagnosticSequence,
     Misdiagnosis,
     Modality,
     Presentation,
@@ -54,6 +55,7 @@ class Dimension(enum.StrEnum):
     MODALITY = "modality"
     RESPONSE = "response"
     VITAL_STATUS = "vital_status"
+    DIAGNOSTIC_SEQUENCE = "diagnostic_sequence"  # what was found first
 
     @property
     def per_metastasis(self) -> bool:
@@ -89,7 +91,12 @@ _OF_METASTASIS = frozenset(
         Dimension.MONTHS_TO_METASTASIS,
     }
 )
-_CLINICAL = _OF_METASTASIS | {Dimension.MODALITY, Dimension.RESPONSE, Dimension.VITAL_STATUS}
+_CLINICAL = _OF_METASTASIS | {
+    Dimension.MODALITY,
+    Dimension.RESPONSE,
+    Dimension.VITAL_STATUS,
+    Dimension.DIAGNOSTIC_SEQUENCE,
+}
 
 # Months from primary diagnosis to metastasis in the bands published as a dimension:
 # (first month, last month), None for no end. Each band is a union of INTERVAL_BINS,
@@ -139,6 +146,7 @@ FIELD = {
     Dimension.MODALITY: "modality",
     Dimension.RESPONSE: "response",
     Dimension.VITAL_STATUS: "vital_status",
+    Dimension.DIAGNOSTIC_SEQUENCE: "diagnostic_sequence",
 }
 
 
@@ -238,6 +246,7 @@ _CHOICES: dict[Dimension, dict[str, str]] = {
     Dimension.MODALITY: dict(Modality.choices),
     Dimension.RESPONSE: dict(Response.choices),
     Dimension.VITAL_STATUS: dict(VitalStatus.choices),
+    Dimension.DIAGNOSTIC_SEQUENCE: dict(DiagnosticSequence.choices),
 }
 
 

@@ -4,7 +4,8 @@
 level and exactly one site at any level), how many, their subtypes, how the
 metastases at that site presented, what they were first taken for and how
 often, how they were confirmed, months from the primary, treatments and
-responses, and survival after the metastasis. Presentation, misdiagnosis and
+responses, survival after the metastasis, and how often the metastasis was found
+before the primary ("found first in N %"). Presentation, misdiagnosis and
 confirmation are those of the metastases at that site, not of the case's other
 metastases. Every part is counted like the statistics it reuses, and so
 protected the same way for analysts.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from registry.access import StatisticsAccess, statistics_access
 from registry.disclosure import Tally
+from registry.models.choices import DiagnosticSequence
 from registry.selectors import CountedSelection
 from registry.stats.counting import crosstab, dimension_counts, grouped_counts, selected_cases
 from registry.stats.dimensions import SITE_LEVELS, Dimension, in_order, label_maker, value_key
@@ -47,6 +49,7 @@ class SiteProfile:
     presentations: CountTable
     misdiagnoses: CountTable
     misdiagnosed: Proportion
+    found_first: Proportion  # the metastasis led to the primary, of cases with it known
     confirmations: CountTable
     months_to_metastasis: IntervalRow | None
     treatments: CountTable
@@ -71,15 +74,26 @@ def _at_site(
     return CountTable(dimension, rows, Row("total", "All cases", total.n, key_sum=total.key_sum))
 
 
-def _misdiagnosed(table: CountTable, access: StatisticsAccess) -> Proportion:
-    """How often a metastasis at the site was first taken for something else, of those known."""
+def _proportion(
+    table: CountTable, access: StatisticsAccess, key: str, known: tuple[str, ...]
+) -> Proportion:
+    """The share of the `key` row among the `known` rows (unknown left out), from protected rows."""
     shown = {row.key: row.cases for row in table.protected(access).rows}
     missing = 0 if access.exact else None  # for analysts, a missing row is a hidden one
-    yes, no = shown.get("yes", missing), shown.get("no", missing)
-    if yes is None or no is None or yes + no == 0:  # a share of a hidden count gives it away
-        return Proportion(yes, None, None, None, None)
-    share, lower, upper = share_interval(yes, yes + no)
-    return Proportion(yes, yes + no, share, lower, upper)
+    counts = [shown.get(name, missing) for name in known]
+    cases = shown.get(key, missing)
+    if cases is None or None in counts or sum(counts) == 0:
+        return Proportion(cases, None, None, None, None)  # a share of a hidden count gives it away
+    share, lower, upper = share_interval(cases, sum(counts))
+    return Proportion(cases, sum(counts), share, lower, upper)
+
+
+# What was found first, when it is known: the profile's "found first in N %".
+_SEQUENCES_KNOWN = (
+    DiagnosticSequence.PRIMARY_FIRST.value,
+    DiagnosticSequence.METASTASIS_FIRST.value,
+    DiagnosticSequence.SIMULTANEOUS.value,
+)
 
 
 def site_profile(*, selection: CountedSelection, level: Dimension, site: str) -> SiteProfile:
@@ -98,7 +112,13 @@ def site_profile(*, selection: CountedSelection, level: Dimension, site: str) ->
         ),
         presentations=_at_site(selection, level, site, Dimension.PRESENTATION).protected(access),
         misdiagnoses=_at_site(selection, level, site, Dimension.MISDIAGNOSIS).protected(access),
-        misdiagnosed=_misdiagnosed(misdiagnosed, access),
+        misdiagnosed=_proportion(misdiagnosed, access, "yes", ("yes", "no")),
+        found_first=_proportion(
+            dimension_counts(selection=selection, dimension=Dimension.DIAGNOSTIC_SEQUENCE),
+            access,
+            DiagnosticSequence.METASTASIS_FIRST.value,
+            _SEQUENCES_KNOWN,
+        ),
         confirmations=_at_site(selection, level, site, Dimension.CONFIRMATION).protected(access),
         months_to_metastasis=next((row for row in timing.rows if row.key == site), None),
         treatments=dimension_counts(selection=selection, dimension=Dimension.MODALITY).protected(

@@ -10,6 +10,10 @@ from api.fhir.outcome import (
 )
 from api.fhir.reading.elements import ElementReader, Entry, codings, whole
 
+# A receptor whose result may come in words, and the case field that holds the words.
+_IN_WORDS = {"er_percent": "er_status", "pr_percent": "pr_status", "her2_ihc": "her2_status"}
+_PUT_ALREADY = object()
+
 
 class ObservationReader(ElementReader):
     """Reads tumour markers and tumour sizes."""
@@ -23,7 +27,7 @@ class ObservationReader(ElementReader):
             )
             return
         found = self._marker_value(observation, path, name)
-        if found is None:
+        if found is None or found is _PUT_ALREADY:
             return
         value, where = found
         if name in self.payload and self.payload[name] != value:
@@ -39,6 +43,10 @@ class ObservationReader(ElementReader):
         self._put(self.payload, "", name, value, where)
 
     def _marker_value(self, observation, path: str, name: str):
+        if name in _IN_WORDS and observation.valueQuantity is None:
+            status = self._status_in_words(observation, path, name)
+            if status is not None:
+                return status
         if name.endswith("_percent"):
             quantity = observation.valueQuantity
             if quantity is None:
@@ -71,6 +79,24 @@ class ObservationReader(ElementReader):
             self._not_read(f"the registry reads {expected}.", where)
             return None
         return mapped.code, mapped.path
+
+    def _status_in_words(self, observation, path: str, name: str):
+        """("positive"|"negative"|"equivocal", path) put as the receptor's status, or None.
+
+        ER or PR given as an interpretation (SNOMED CT positive/negative/equivocal), and
+        HER2 by IHC given so, are the receptor in words (`er_status`...); HER2 by ISH
+        keeps its own answers (amplified is positive).
+        """
+        concept = observation.valueCodeableConcept
+        if concept is None:
+            return None
+        where = f"{path}.valueCodeableConcept"
+        mapped = self._mapped(concept, where, "receptor_status")
+        if mapped is None:
+            return None
+        status_name = _IN_WORDS[name]
+        self._put(self.payload, "", status_name, mapped.code, mapped.path)
+        return _PUT_ALREADY
 
     def _read_tumor_size(self, entry: Entry) -> None:
         observation, path = entry.resource, entry.path

@@ -11,10 +11,10 @@ from api.fhir.outcome import (
     note,
 )
 from api.fhir.reading.elements import ElementReader, Entry, codings, partial_date, years_between
-from registry.models import StageGroup
+from registry.models import StageGroup, StageSystem
 
 # AJCC stage codes as mCODE sends them: "3C", "IIIC", "1A1", "4B".
-_AJCC_STAGE = re.compile(r"^(?:stage\s*)?(0|I{1,3}|IV|[1-4])([ABC])?(\d)?$", re.IGNORECASE)
+_AJCC_STAGE = re.compile(r"^(?:stage\s*)?(0|I{1,3}|IV|[1-4])(is|a|[ABCDS])?(\d)?$", re.IGNORECASE)
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV"}
 
 
@@ -87,6 +87,7 @@ class PrimaryReader(ElementReader):
         for name, url, value_type in (
             ("grade", codes.EXT_GRADE, "valueCode"),
             ("source", codes.EXT_CASE_SOURCE, "valueCode"),
+            ("diagnostic_sequence", codes.EXT_DIAGNOSTIC_SEQUENCE, "valueCode"),
         ):
             found = self._extension_value(condition, url, path, value_type)
             if found:
@@ -136,6 +137,8 @@ class PrimaryReader(ElementReader):
                     continue
                 coding_path = f"{where}.coding[{position}]"
                 self._put(self.payload, "", "stage_group", group, coding_path)
+                if coding.system == codes.CS_FIGO_STAGE:
+                    self._put(self.payload, "", "stage_system", StageSystem.FIGO, coding_path)
                 if not exact:
                     self.notes.append(
                         note(f"Stage {coding.code} read as stage group {group}.", coding_path)
@@ -144,15 +147,16 @@ class PrimaryReader(ElementReader):
         if candidates:
             self.notes.append(
                 note(
-                    "Not read: no AJCC stage group the registry holds (0 to IV) in "
-                    f"{codes.CS_STAGE_GROUP}, {codes.AJCC} or a mapped SNOMED CT code.",
+                    "Not read: no AJCC stage group (or FIGO stage) the registry holds (0 to IVC) "
+                    f"in {codes.CS_STAGE_GROUP}, {codes.CS_FIGO_STAGE}, {codes.AJCC} or a "
+                    "mapped SNOMED CT code.",
                     candidates[0][1],
                 )
             )
 
     def _stage_group_of(self, coding) -> tuple[str | None, bool]:
         """(registry stage group, exact?) for one coding; (None, False) if none fits."""
-        if coding.system == codes.CS_STAGE_GROUP:
+        if coding.system in (codes.CS_STAGE_GROUP, codes.CS_FIGO_STAGE):
             return coding.code, True  # the validation edits judge the value
         if coding.system == codes.SNOMED:
             return self.concepts.registry_code("stage_group", coding.system, coding.code), True
@@ -162,9 +166,12 @@ class PrimaryReader(ElementReader):
         if match is None:
             return None, False
         number, letter, digit = match.groups()
-        group = _ROMAN.get(number, number.upper()) + (letter or "").upper()
-        if group in StageGroup.values:
-            return group, digit is None
-        if letter and group[:-1] in StageGroup.values:
-            return group[:-1], False
-        return None, False
+        roman = _ROMAN.get(number, number.upper())
+        if letter in ("is", "a") and roman == "0":
+            return f"0{letter.lower()}", digit is None  # 0is, 0a (AJCC's in situ groups)
+        letter = (letter or "").upper() if letter not in ("is", "a") else ""
+        # The finest group the registry holds: IIIC2, else IIIC, else III.
+        for group, exact in ((roman + letter + (digit or ""), True), (roman + letter, False)):
+            if group in StageGroup.values:
+                return group, exact or digit is None
+        return (roman, False) if roman in StageGroup.values else (None, False)
