@@ -18,6 +18,7 @@ from django.conf import settings
 
 from registry import access, disclosure
 from registry.case_filters import CaseFilterSet, CodeListFilter
+from registry.data_dictionary import FILTERS, AnalystUse
 from registry.models import Release, ReviewStatus
 from registry.models.case import FIRST_YEAR
 from registry.stats.dimensions import (
@@ -47,16 +48,28 @@ _UNIT = {None: "case", "metastases": "metastasis", "treatments": "treatment"}
 
 
 def analyst_filters() -> dict[str, dict]:
-    """Each filter an analyst may use: {name: {"help", "values"}} ("values" None: open)."""
+    """Each filter an analyst may use: {name: {"help", "use", "values"}} ("values" None: open).
+
+    Read off the one declaration of each filter (`registry.data_dictionary.FILTERS`),
+    with the help text the filter form shows.
+    """
     found = {}
-    for name, declared in CaseFilterSet.base_filters.items():
-        if name not in access.ANALYST_FILTERS:
+    for declared in FILTERS:
+        if declared.analysts is AnalystUse.CURATORS:
             continue
-        field = declared.field
-        values = getattr(field, "choices", None) if isinstance(declared, CodeListFilter) else None
-        if name == "status":  # analysts count verified cases (access.check_statistics_query)
+        form_filter = CaseFilterSet.base_filters[declared.name]
+        values = (
+            getattr(form_filter.field, "choices", None)
+            if isinstance(form_filter, CodeListFilter)
+            else None
+        )
+        if declared.analysts is AnalystUse.VERIFIED_ONLY:  # analysts count verified cases
             values = [ReviewStatus.VERIFIED.value]
-        found[name] = {"help": field.help_text or "", "values": values}
+        found[declared.name] = {
+            "help": form_filter.field.help_text or "",
+            "use": declared.analysts.value,
+            "values": values,
+        }
     return found
 
 
@@ -150,6 +163,9 @@ def protection() -> dict:
         "noise_min": min(values),
         "noise_max": max(values),
         "noise": [{"value": value, "share": share} for value, share in disclosure.PERTURBATION],
+        # A count is hidden below the threshold plus a keyed jitter of 0 to this, so that
+        # "hidden" never proves "below the threshold" (docs/statistics.md).
+        "hiding_jitter_max": disclosure.HIDING_JITTER,
     }
 
 

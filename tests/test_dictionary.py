@@ -154,3 +154,25 @@ def test_the_dictionary_page_is_readable_html(client, db):
     assert response.status_code == 200
     text = response.content.decode()
     assert "Skin of scalp and neck" in text and 'id="dimension-site_group"' in text
+
+
+def test_a_filter_listed_for_one_value_refuses_a_list(dictionary, analyst):
+    """The dictionary says how analysts may use each filter, and the API holds to it."""
+    client = client_for(analyst)
+    listed = closed_filters(dictionary)
+    one_value = [
+        f["name"]
+        for f in dictionary["filters"]["analysts"]
+        if f["use"] == "one value" and len(listed.get(f["name"], [])) >= 2
+    ]
+    assert one_value, "no closed one-value filter described"
+    for name in one_value:
+        first, second = listed[name][:2]
+        assert client.get(COUNTS, {"by": "sex", name: first}).status_code == 200, name
+        assert client.get(COUNTS, {"by": "sex", name: f"{first},{second}"}).status_code == 400
+
+
+def test_the_hiding_jitter_is_published_with_the_threshold(dictionary):
+    from registry.disclosure import HIDING_JITTER
+
+    assert dictionary["protection"]["hiding_jitter_max"] == HIDING_JITTER > 0
