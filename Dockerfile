@@ -16,10 +16,12 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # Static files are baked into the image and served by WhiteNoise. The settings
-# refuse to load without SECRET_KEY, so the build uses a throwaway one; the
+# refuse to load without SECRET_KEY, so the build uses throwaway random ones (the
+# pseudonym key must be strong and differ from it); the
 # running container must get its own from the environment.
-RUN SECRET_KEY=build-time-dummy-key-not-used-at-run-time \
-    REGISTRY_PSEUDONYM_KEY=build-time-dummy-key-not-used-at-run-time \
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    REGISTRY_PSEUDONYM_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    REGISTRY_CELL_KEY_SECRET="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput --verbosity 0
 
 USER registry

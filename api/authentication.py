@@ -10,7 +10,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <token>`; unknown, expired and revoked tokens get 401.
 
     Failed tokens are counted per client address (FailedTokenThrottle): past
-    API_FAILED_TOKENS_PER_CLIENT, the client's bearer requests get 429.
+    API_FAILED_TOKENS_PER_CLIENT, the client's failing bearer requests get 429
+    instead of 401. A valid token is looked up first and always let in, so junk
+    sent from the same address (every client behind one proxy shares it, unless
+    NUM_PROXIES names the proxies) never locks a hospital out.
     """
 
     keyword = "Bearer"
@@ -22,15 +25,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
             return None
-        failures = FailedTokenThrottle()
-        failures.check(request)  # guessing tokens: a budget of failures per client address
         raw = raw.strip()
-        if not raw or " " in raw:
-            failures.record_failure()
-            raise exceptions.AuthenticationFailed("Malformed bearer token.")
-        token = token_authenticate(raw)
+        token = token_authenticate(raw) if raw and " " not in raw else None
         if token is None:
-            failures.record_failure()
+            # Guessing tokens: a budget of failures per client address, spent only by failures.
+            FailedTokenThrottle().fail(request)
+            if not raw or " " in raw:
+                raise exceptions.AuthenticationFailed("Malformed bearer token.")
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         token_mark_used(token)
         return token.user, token

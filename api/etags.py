@@ -18,7 +18,8 @@ _ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 _TAG_LIST = re.compile(
     r'\s*(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*(?:,\s*(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"\s*)*'
 )
-_OUR_TAG = re.compile(r"v([0-9]{1,18})")
+# Exactly what case_etag writes: "v01" or "v+1" is a tag the registry never issued.
+_OUR_TAG = re.compile(r"v(0|[1-9][0-9]{0,17})")
 
 
 def case_etag(case) -> str:

@@ -14,6 +14,7 @@ from rest_framework.exceptions import ErrorDetail
 from api.schema import loaded_subtype_codes
 from registry import case_filters
 from registry.case_filters import CaseFilterSet
+from registry.data_dictionary import FILTERS_BY_NAME, AnalystUse
 from registry.models import Subtype
 from registry.selectors import CaseFilters
 
@@ -75,8 +76,22 @@ class CodeListField(serializers.CharField):
         super().__init__(required=False, **kwargs)
 
 
-def _schema_field(declared: forms.Field) -> serializers.Field:
-    described = {"help_text": declared.help_text or None}
+def _analysts_note(name: str) -> str:
+    """How analysts may use a filter, from its one declaration (`registry.data_dictionary`)."""
+    declared = FILTERS_BY_NAME[name]
+    if declared.analysts is AnalystUse.ONE_VALUE:
+        return "Analysts: one value, never a list."
+    if declared.analysts is AnalystUse.GROUPING:
+        return "Analysts: one published grouping, never a list."
+    if declared.analysts is AnalystUse.VERIFIED_ONLY:
+        return "Analysts: verified only (what they count anyway)."
+    return f"Curators only. {declared.advice}"
+
+
+def _schema_field(name: str, declared: forms.Field) -> serializers.Field:
+    note = _analysts_note(name)
+    help_text = f"{declared.help_text}. {note}" if declared.help_text else note
+    described = {"help_text": help_text}
     if isinstance(declared, case_filters.CodeListField):
         from_table = loaded_subtype_codes if declared.vocabulary is Subtype else None
         return CodeListField(
@@ -102,7 +117,7 @@ CaseFilterParams = type(
     (serializers.Serializer,),
     {
         "__doc__": "Filters of the case list and every statistics endpoint.",
-        **{name: _schema_field(field) for name, field in _DECLARED.items()},
+        **{name: _schema_field(name, field) for name, field in _DECLARED.items()},
     },
 )
 

@@ -46,6 +46,8 @@ API_RESOURCES = [
         ]
     ),
     ("fhir/Bundle", "fhir-bundle-list", "FHIR R4 mCODE Bundles in and out"),
+    ("atlas", "atlas-list", "Published case reports, row by row, with their citations"),
+    ("similar", "similar-cases", "Published cases most like a partial case (POST)"),
 ]
 API_DOCUMENTS = [
     ("schema", "schema", "OpenAPI 3 description of every operation"),

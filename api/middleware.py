@@ -1,15 +1,35 @@
 """Request guards that hold for every endpoint, before any view runs."""
 
 import base64
+import codecs
+import contextlib
 import hashlib
+import json
+import math
 import re
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection, connections, transaction
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_header_parameters
 
-from api.problems import problem_response
+from api.faults import fault_of
+from api.home import api_not_found
+from api.parsers import json_charset_refusal
+from api.problems import (
+    FAULT_RETRY_AFTER_SECONDS,
+    PROBLEM_CONTENT_TYPE,
+    problem,
+    problem_response,
+)
 from registry.error_codes import ErrorCode
+from registry.work_budget import (
+    BudgetExceeded,
+    budget_check,
+    budget_remaining_seconds,
+    work_budget,
+)
 
 
 class UrlLengthMiddleware:
@@ -33,6 +53,72 @@ class UrlLengthMiddleware:
                 ErrorCode.URI_TOO_LONG,
             )
         return self.get_response(request)
+
+
+# Charsets a form outside the API may also come in; the API reads JSON's encodings only.
+FORM_CHARSETS = frozenset({"iso8859-1", "iso8859-15", "cp1252"})  # codecs.lookup names
+
+
+def charset_refusal(path: str, content_type: str) -> str | None:
+    """Why the Content-Type's charset cannot be read on `path`, or None (none, or a good one)."""
+    _, params = parse_header_parameters(content_type)
+    charset = params.get("charset")
+    if charset is None:
+        return None
+    refusal = json_charset_refusal(charset)
+    if refusal and not path.startswith(settings.API_PATH_PREFIX):
+        try:
+            if codecs.lookup(charset).name in FORM_CHARSETS:
+                return None
+        except LookupError:
+            pass
+    return refusal
+
+
+class RequestCharsetMiddleware:
+    """A charset that is no text encoding of JSON is a 415 problem.
+
+    For the charsets Django can decode with (utf-7, latin-1 on the API, an unknown
+    name that Django ignores); those it cannot (base64, zlib, rot13...) fail while
+    Django builds the request, so CharsetGuardApplication refuses them before that.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = charset_refusal(request.path, request.META.get("CONTENT_TYPE", ""))
+        if refusal:
+            return problem_response(415, refusal, ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        return self.get_response(request)
+
+
+class CharsetGuardApplication:
+    """WSGI wrapper (config/wsgi.py): a 415 problem for a charset Django would crash on.
+
+    Django decodes the query string with the declared charset while it builds the
+    request object, before any middleware: `charset=base64` raises LookupError
+    there, which gunicorn would answer with a bare 500.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        refusal = charset_refusal(environ.get("PATH_INFO", ""), environ.get("CONTENT_TYPE", ""))
+        if not refusal:
+            return self.application(environ, start_response)
+        body = json.dumps(problem(415, refusal, ErrorCode.UNSUPPORTED_MEDIA_TYPE)).encode()
+        start_response(
+            "415 Unsupported Media Type",
+            [
+                ("Content-Type", PROBLEM_CONTENT_TYPE),
+                ("Content-Length", str(len(body))),
+                ("Content-Security-Policy", DATA_POLICY),
+                ("X-Content-Type-Options", "nosniff"),
+            ],
+        )
+        return [body]
 
 
 class RejectNulInQueryMiddleware:
@@ -156,37 +242,97 @@ class ApiCachingHeadersMiddleware:
 # ---------------------------------------------------------------- work budget
 
 
-class StatementTimeoutMiddleware:
-    """No SQL statement of an API request runs longer than API_STATEMENT_TIMEOUT_MS.
+class RequestBudgetMiddleware:
+    """An API request has API_REQUEST_BUDGET_MS of wall-clock time, statements and Python alike.
 
-    Set on the connection for the request and reset after it, so management
-    commands (migrate, synth, bench) in the same process keep no limit. A
-    statement cancelled by it surfaces as OperationalError, which the problem
-    handler answers 503 ("statement_timeout"). Behind PgBouncer in transaction
-    mode a session setting would leak to other clients: there, set the timeout
-    on the web role instead (ALTER ROLE ... SET statement_timeout) and this to 0.
+    A statement timeout alone let a request run 33 statements of 0.6 s each. So the
+    request gets a deadline (registry.work_budget): every SQL statement checks it
+    first, the batch checks it between items, and on PostgreSQL each statement's
+    timeout is at most what is left of the budget (and at most
+    API_STATEMENT_TIMEOUT_MS). A write runs in one transaction, so a request past
+    its budget answers 503 (`request_budget_exceeded`, Retry-After) with nothing
+    written, even when only its last Python steps ran late.
+
+    The timeout is a session setting, reset after the request, so management
+    commands (migrate, synth, bench) in the same process keep no limit. Behind
+    PgBouncer in transaction mode a session setting would leak to other clients:
+    there, set the timeout on the web role instead (ALTER ROLE ... SET
+    statement_timeout) and API_STATEMENT_TIMEOUT_MS to 0; the budget is then
+    checked between statements only.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        timeout = settings.API_STATEMENT_TIMEOUT_MS
-        if (
-            not timeout
-            or connection.vendor != "postgresql"
-            or not request.path.startswith(settings.API_PATH_PREFIX)
-        ):
+        if not request.path.startswith(settings.API_PATH_PREFIX):
             return self.get_response(request)
-        # Set before the request's first statement, so that a request that reads
-        # nothing (the API index, a 404) costs the database nothing.
-        budget = _StatementBudget(str(timeout))
+        budget_ms = settings.API_REQUEST_BUDGET_MS
+        timeout = settings.API_STATEMENT_TIMEOUT_MS if connection.vendor == "postgresql" else 0
+        guard = _StatementBudget(timeout)
         try:
-            with connection.execute_wrapper(budget):
-                return self.get_response(request)
+            with work_budget(budget_ms):
+                try:
+                    response = self._within_budget(request, guard)
+                except BudgetExceeded:
+                    response = over_budget_response(budget_ms)
+                except DatabaseError as error:  # a statement cut short by the budget's timeout
+                    fault = fault_of(error)
+                    if fault is None or fault[0] != ErrorCode.REQUEST_BUDGET_EXCEEDED:
+                        raise
+                    response = over_budget_response(budget_ms)
         finally:
-            if budget.set:
+            if guard.current is not None:
                 _set_statement_timeout(None)
+        return response
+
+    def _within_budget(self, request, guard):
+        writes = _writes_to_a_view(request)
+        with contextlib.ExitStack() as stack:
+            if writes:
+                # One transaction: a write past its budget leaves nothing behind.
+                stack.enter_context(transaction.atomic())
+            # Entered after the transaction, so left before its commit or rollback.
+            stack.enter_context(connection.execute_wrapper(guard))
+            for other in connections.all(initialized_only=True):
+                if other.alias != connection.alias:
+                    stack.enter_context(other.execute_wrapper(_budget_only))
+            response = self.get_response(request)
+            remaining = budget_remaining_seconds()
+            if remaining is not None and remaining < 0:
+                if writes:
+                    transaction.set_rollback(True)  # our own transaction, opened above
+                response = over_budget_response(settings.API_REQUEST_BUDGET_MS)
+            return response
+
+
+def _writes_to_a_view(request) -> bool:
+    """A write that reaches a view: an unknown URL is a 404 that needs no transaction."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    return match.func is not api_not_found
+
+
+def over_budget_response(budget_ms: int):
+    code, detail = fault_of(BudgetExceeded(budget_ms))
+    response = problem_response(503, detail, code)
+    response["Retry-After"] = str(FAULT_RETRY_AFTER_SECONDS)
+    return response
+
+
+def _budget_only(execute, sql, params, many, context):
+    if not _is_savepoint_statement(sql):
+        budget_check()
+    return execute(sql, params, many, context)
+
+
+def _is_savepoint_statement(sql) -> bool:
+    # Rolling back to a savepoint must never be refused: it is how the work is undone.
+    return isinstance(sql, str) and sql.startswith(("SAVEPOINT", "RELEASE ", "ROLLBACK "))
 
 
 class _DatabaseUnreachable(OperationalError):
@@ -194,18 +340,32 @@ class _DatabaseUnreachable(OperationalError):
 
 
 class _StatementBudget:
-    """An execute wrapper that sets the timeout once, before the first statement."""
+    """An execute wrapper: the budget checked before each statement, and each statement's
+    timeout no longer than the budget left (set again only when that shrinks below it)."""
 
-    def __init__(self, timeout: str):
-        self.timeout = timeout
-        self.set = False
+    def __init__(self, timeout_ms: int):
+        self.timeout_ms = timeout_ms
+        self.current: int | None = None  # the timeout now set on the connection
+        self._setting = False
 
     def __call__(self, execute, sql, params, many, context):
-        if not self.set:
-            self.set = True  # the set_config statement below passes through this wrapper too
-            if not _set_statement_timeout(self.timeout):
-                self.set = False
-                raise _DatabaseUnreachable("The statement timeout could not be set.")
+        # The set_config statement below passes through this wrapper too.
+        if self._setting or _is_savepoint_statement(sql):
+            return execute(sql, params, many, context)
+        budget_check()
+        if self.timeout_ms:
+            wanted = self.timeout_ms
+            remaining = budget_remaining_seconds()
+            if remaining is not None:
+                wanted = max(1, min(wanted, math.ceil(remaining * 1000)))
+            if self.current is None or wanted < self.current:
+                self._setting = True
+                try:
+                    if not _set_statement_timeout(str(wanted)):
+                        raise _DatabaseUnreachable("The statement timeout could not be set.")
+                finally:
+                    self._setting = False
+                self.current = wanted
         return execute(sql, params, many, context)
 
 
@@ -224,3 +384,57 @@ def _set_statement_timeout(value: str | None) -> bool:
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
         return False
+
+
+# ---------------------------------------------------------------- statistics pool
+
+# Advisory-lock class of the statistics slots (two-int keys: apart from idempotency's bigints).
+STATISTICS_LOCK_CLASS = 0x5354  # "ST"
+STATISTICS_RETRY_AFTER_SECONDS = 2
+
+
+class StatisticsPoolMiddleware:
+    """At most API_STATISTICS_CONCURRENCY statistics requests run at once, on every server.
+
+    At a million cases a site profile or a survival table takes seconds; two of them
+    made a hospital's trivial read wait 25 s for a worker. A statistics request
+    takes one of the slots, a PostgreSQL transaction-scoped advisory lock (shared
+    by every worker and server, dropped by the server when the transaction ends or
+    the worker dies), or answers 503 `statistics_busy` with Retry-After at once.
+    One transaction holds the lock, so it works behind PgBouncer in transaction mode.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        slots = settings.API_STATISTICS_CONCURRENCY
+        if (
+            not slots
+            or request.method not in ("GET", "HEAD")
+            or not request.path.startswith(settings.STATISTICS_PATH_PREFIXES)
+            or connection.vendor != "postgresql"
+        ):
+            return self.get_response(request)
+        with transaction.atomic():
+            if statistics_slot_take(slots) is None:
+                response = problem_response(
+                    503,
+                    f"All {slots} statistics slots are busy; retry in a few seconds.",
+                    ErrorCode.STATISTICS_BUSY,
+                )
+                response["Retry-After"] = str(STATISTICS_RETRY_AFTER_SECONDS)
+                return response
+            return self.get_response(request)
+
+
+def statistics_slot_take(slots: int) -> int | None:
+    """Inside a transaction: the slot now held until it ends, or None when all are taken."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT slot FROM generate_series(0, %s - 1) AS slot "
+            "WHERE pg_try_advisory_xact_lock(%s, slot) LIMIT 1",
+            [slots, STATISTICS_LOCK_CLASS],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]

@@ -1,13 +1,20 @@
-"""Every JSON body is read by one guarded path, whatever its declared type and charset.
+"""Every JSON body is decoded once, guarded, then parsed, whatever its declared type.
 
 DRF picks a parser by matching the request's Content-Type against the parser's
 media type, and wildcards match both ways: `*/*`, `application/*` and
 `application/json; charset=utf-16` all reach the JSON parser. So the guards live
-here, in the parser, not in a middleware that looks at the Content-Type: the body
-is transcoded to UTF-8 from its declared charset, then refused if it is larger
-than the request limit, nests deeper than MAX_JSON_DEPTH (json.loads would raise
-RecursionError) or holds an unpaired surrogate escape (no text encoding, hashing
-or PostgreSQL column can hold one).
+here, in the parser, not in a middleware that looks at the Content-Type.
+
+Decode, then parse: the body is decoded to text from one of JSON's own encodings
+(RFC 8259 and RFC 7159 section 8.1: UTF-8, or UTF-16/32 named by a charset or
+a byte-order mark), and json.loads reads that text, never bytes: given bytes it
+would guess UTF-16/32 from NUL patterns by itself, past the guards. A charset that
+is no text encoding of JSON (base64, zlib, rot13, utf-7, punycode, latin-1...) is
+a 415 (api.middleware.RequestCharsetMiddleware refuses it before anything decodes
+the query string with it). The guards then run on the decoded text, as UTF-8:
+the size limit, nesting deeper than MAX_JSON_DEPTH (json.loads would raise
+RecursionError), an unpaired surrogate escape (no text encoding, hashing or
+PostgreSQL column can hold one), and numbers longer than MAX_JSON_NUMBER_CHARS.
 """
 
 import codecs
@@ -21,6 +28,20 @@ from rest_framework.parsers import JSONParser
 
 from registry.error_codes import ErrorCode
 
+# Codec names (as codecs.lookup spells them) of the encodings JSON may come in.
+JSON_ENCODINGS = frozenset(
+    {"utf-8", "utf-8-sig", "ascii"}
+    | {f"utf-{bits}{order}" for bits in (16, 32) for order in ("", "-le", "-be")}
+)
+# Byte-order marks, longest first (the UTF-32-LE mark begins with UTF-16-LE's).
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
 
 class BodyRefused(Exception):
     """A body the guards refuse: status, detail and machine code for the answer."""
@@ -30,42 +51,85 @@ class BodyRefused(Exception):
         self.status, self.detail, self.code = status, detail, code
 
 
-def guarded_json_bytes(stream, encoding: str | None) -> bytes:
-    """The body as UTF-8 bytes that json.loads can read safely; BodyRefused otherwise."""
+def json_charset_refusal(charset: str) -> str | None:
+    """Why a declared charset cannot carry JSON, or None if it can."""
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return f"Unknown charset '{charset[:40]}'; send UTF-8."
+    if name not in JSON_ENCODINGS:
+        return f"JSON is sent in UTF-8 (or UTF-16/32), not '{charset[:40]}'."
+    return None
+
+
+def guarded_json_text(stream, encoding: str | None) -> str:
+    """The body as text that json.loads can read safely; BodyRefused otherwise.
+
+    `encoding` is the declared charset (None when the Content-Type names none).
+    """
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     body = stream.read() if limit is None else stream.read(limit + 1)
     if limit is not None and len(body) > limit:
         raise BodyRefused(
             413, f"The request body is larger than {limit} bytes; split it.", ErrorCode.TOO_LARGE
         )
-    body = _as_utf8(body, encoding or "utf-8")
+    text, codec = _decoded(body, encoding)
+    # The guards read UTF-8 bytes: the body itself when it was UTF-8, else one re-encoding
+    # (a strict decode never yields a surrogate, so it cannot fail).
+    utf8 = body if codec in ("utf-8", "ascii") else text.encode("utf-8")
     # The regex scans the whole body; only a body with a surrogate escape needs it.
-    if (b"\\ud" in body or b"\\uD" in body) and _LONE_SURROGATE.search(body):
+    if (b"\\ud" in utf8 or b"\\uD" in utf8) and _LONE_SURROGATE.search(utf8):
         raise BodyRefused(
             400, "The JSON body holds an unpaired surrogate (\\ud800-\\udfff).", ErrorCode.INVALID
         )
-    if json_nesting_exceeds(body, settings.MAX_JSON_DEPTH):
+    if json_nesting_exceeds(utf8, settings.MAX_JSON_DEPTH):
         detail = f"The JSON body is nested more than {settings.MAX_JSON_DEPTH} levels deep."
         raise BodyRefused(400, detail, ErrorCode.TOO_DEEP)
-    return body
+    return text
 
 
-def _as_utf8(body: bytes, encoding: str) -> bytes:
+def _decoded(body: bytes, encoding: str | None) -> tuple[str, str]:
+    """Strictly decoded from the declared charset, else from a byte-order mark, else UTF-8."""
+    if encoding is not None:
+        refusal = json_charset_refusal(encoding)
+        if refusal:
+            raise BodyRefused(415, refusal, ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+        name = codecs.lookup(encoding).name
+    else:
+        name = next((n for mark, n in _BYTE_ORDER_MARKS if body.startswith(mark)), "utf-8")
     try:
-        codec = codecs.lookup(encoding)
-    except LookupError:
-        raise BodyRefused(
-            415, f"Unknown charset '{encoding[:40]}'; send UTF-8.", ErrorCode.UNSUPPORTED_MEDIA_TYPE
-        ) from None
-    if codec.name == "utf-8":
-        return body  # json.loads checks it is UTF-8 as it reads
-    try:
-        # A strict decode never yields a surrogate, so the re-encoding cannot fail.
-        return body.decode(codec.name).encode("utf-8")
+        text = body.decode(name)
     except UnicodeDecodeError as error:
         raise BodyRefused(
-            400, f"The body is not valid {codec.name}: {error.reason}.", ErrorCode.INVALID
+            400, f"The body is not valid {name}: {error.reason}.", ErrorCode.INVALID
         ) from None
+    return text.removeprefix("\ufeff"), name  # a byte-order mark is no part of the JSON text
+
+
+def json_loads(text: str, *, parse_float=float):
+    """json.loads with numbers of at most MAX_JSON_NUMBER_CHARS characters; ValueError else.
+
+    Python converts a long integer in time quadratic in its digits (and refuses more
+    than 4,300 with a ValueError some callers would not expect); no registry
+    value needs more than a few digits.
+    """
+    return json.loads(
+        text,
+        parse_int=_capped(int),
+        parse_float=_capped(parse_float),
+        parse_constant=_not_a_number,
+    )
+
+
+def _capped(convert):
+    limit = settings.MAX_JSON_NUMBER_CHARS
+
+    def read(literal: str):
+        if len(literal) > limit:
+            raise ValueError(f"a number is longer than {limit} characters")
+        return convert(literal)
+
+    return read
 
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -99,13 +163,21 @@ class GuardedJSONParser(JSONParser):
         if stream is None:
             return None
         try:
-            body = guarded_json_bytes(stream, (parser_context or {}).get("encoding"))
+            text = guarded_json_text(stream, declared_charset(parser_context))
         except BodyRefused as refused:
             raise as_api_exception(refused) from None
         try:
-            return json.loads(body, parse_constant=_not_a_number)
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+            return json_loads(text)
+        except ValueError as error:  # JSONDecodeError, long numbers, NaN
             raise ParseError(f"JSON parse error - {error}") from None
+
+
+def declared_charset(parser_context) -> str | None:
+    """The charset the Content-Type names, or None (DRF fills in DEFAULT_CHARSET otherwise)."""
+    request = (parser_context or {}).get("request")
+    if request is None:
+        return (parser_context or {}).get("encoding")
+    return request.content_params.get("charset") if request.content_params else None
 
 
 class BodyTooLarge(APIException):

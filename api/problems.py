@@ -7,6 +7,7 @@ Nothing a client sends produces a 500; the database being down produces 503.
 """
 
 import logging
+import sys
 from http import HTTPStatus
 
 from django.conf import settings
@@ -19,12 +20,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.faults import fault_of
 from registry.error_codes import ErrorCode
 from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
 from registry.services.cases import StaleVersion
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# An error answer lists at most this many field errors, and says how many it left out.
+MAX_PROBLEM_ERRORS = 100
+# A failover or a cache restart takes seconds; clients retry with the same Idempotency-Key.
+FAULT_RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("api.problems")
 
 
@@ -75,7 +81,7 @@ def problem(status_code: int, detail: str, code: str, errors: list | None = None
         "title": HTTPStatus(status_code).phrase,
         "status": status_code,
         "detail": detail,
-        "code": code,
+        "code": str(code),  # an ErrorCode is a str, but YAML renders only plain ones
     }
     if errors is not None:
         body["errors"] = errors
@@ -131,6 +137,11 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    if fault := fault_of(exc):
+        logger.warning("service unavailable: %s", fault[0])
+        unavailable = ServiceUnavailable(fault[1], code=fault[0])
+        unavailable.wait = FAULT_RETRY_AFTER_SECONDS  # DRF sends it as Retry-After
+        return unavailable
     if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
         logger.warning("statement timeout: %s", exc)
         return ServiceUnavailable(
@@ -163,16 +174,22 @@ def problem_exception_handler(exc, context):
         )
     code = getattr(exc, "default_code", "error")
     errors = None
+    omitted = 0
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
         detail = "The request has invalid fields; see errors."
         code = ErrorCode.INVALID
+        if len(errors) > MAX_PROBLEM_ERRORS:
+            errors, omitted = errors[:MAX_PROBLEM_ERRORS], len(errors) - MAX_PROBLEM_ERRORS
+            detail = f"The request has invalid fields; see errors ({omitted} more not listed)."
     elif isinstance(exc.detail, dict | list):
         detail = "; ".join(e["message"] for e in field_errors(exc.detail))
     else:
         detail = str(exc.detail)
         code = getattr(exc.detail, "code", code)
     response.data = problem(response.status_code, detail, code, errors)
+    if omitted:
+        response.data["errors_omitted"] = omitted
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
 
@@ -192,6 +209,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    """handler500: Django calls it while handling the exception, so it can tell a fault
+    of the cache or a read-only database (503, outside DRF views too) from a bug."""
+    if fault := fault_of(sys.exc_info()[1]):
+        response = problem_response(503, fault[1], fault[0])
+        response["Retry-After"] = str(FAULT_RETRY_AFTER_SECONDS)
+        return response
     return problem_response(
         500, "An unexpected error occurred; it has been logged.", ErrorCode.SERVER_ERROR
     )
@@ -204,4 +227,13 @@ def bad_request(request, exception=None):
 def permission_denied(request, exception=None):
     return problem_response(
         403, "You do not have permission to do this.", ErrorCode.PERMISSION_DENIED
+    )
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the admin's and the sign-in forms' CSRF refusals are problems too."""
+    return problem_response(
+        403,
+        "The form's CSRF token is missing or wrong; reload the page and send it again.",
+        ErrorCode.CSRF_FAILED,
     )

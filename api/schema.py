@@ -20,11 +20,15 @@ _ALWAYS = {
     "403": "Your role may not do this",
     "406": "The Accept header asks for a format the API does not offer",
     "414": "The URL is longer than 8,000 characters",
+    "415": "The Content-Type names a charset that is no encoding of JSON (UTF-8, UTF-16/32)",
     "429": (
         "Too many requests for this token, or too many failed tokens from this address; "
         "retry after Retry-After seconds"
     ),
-    "503": "The database is unavailable, or a statement ran over the time budget; retry later",
+    "503": (
+        "The database is unavailable or read-only, the shared cache is down, the request "
+        "ran over its time budget, or the statistics pool is full; retry after Retry-After"
+    ),
 }
 
 
@@ -50,7 +54,7 @@ class RegistryAutoSchema(AutoSchema):
             statuses["400"] = "Invalid input or query parameter; `errors` names each field"
         if writes:
             statuses["413"] = "The request body is too large"
-            statuses["415"] = "The body is not application/json"
+            statuses["415"] = "The body is not application/json in UTF-8 (or UTF-16/32)"
         if "{" in self.path:
             statuses["404"] = "No such resource, or not yours to see"
         if method in ("PUT", "PATCH", "DELETE"):

@@ -1,12 +1,13 @@
 """Routes under /api/: version 1 of the registry API and its documentation."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from api import home
 from api.fhir.views import FhirBundleViewSet
-from api.views import stats
+from api.schema_view import CachedSchemaView
+from api.views import atlas, stats
 from api.views.cases import CaseViewSet
 from api.views.vocabularies import MorphologyViewSet, SubtypeViewSet, TopographyViewSet
 
@@ -34,6 +35,9 @@ urlpatterns = [
         for endpoint in stats.ENDPOINTS
         if endpoint.csv_view is not None
     ),
+    path("v1/atlas/", atlas.AtlasListView.as_view(), name="atlas-list"),
+    path("v1/atlas/<uuid:uuid>/", atlas.AtlasDetailView.as_view(), name="atlas-detail"),
+    path("v1/similar/", atlas.SimilarCasesView.as_view(), name="similar-cases"),
     # FHIR names its endpoints by resource type, without a trailing slash.
     path(
         "v1/fhir/Bundle",
@@ -45,7 +49,7 @@ urlpatterns = [
         FhirBundleViewSet.as_view({"get": "retrieve"}),
         name="fhir-bundle-detail",
     ),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", CachedSchemaView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # Last: any other URL under /api/ is a problem document, with DEBUG on too.

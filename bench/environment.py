@@ -106,9 +106,14 @@ def server_environment(url: str) -> dict[str, str]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
         "REGISTRY_PSEUDONYM_KEY": os.environ.get("REGISTRY_PSEUDONYM_KEY")
         or secrets.token_urlsafe(50),
+        "REGISTRY_CELL_KEY_SECRET": os.environ.get("REGISTRY_CELL_KEY_SECRET")
+        or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "API_RATE_PER_TOKEN": "100000000/minute",
+        # The bench measures how long requests take, against the 5 s goal and the 10 s
+        # budget; a shared machine must not turn a slow run into a crash on a 503.
+        "API_REQUEST_BUDGET_MS": "600000",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }

@@ -9,6 +9,8 @@ does. Setting both ``NAME`` and ``NAME_FILE`` is an error: which one wins would
 otherwise be a guess.
 """
 
+import collections
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -72,3 +74,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# A pseudonym key is the only thing between a FHIR identifier and its pseudonym.
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_BITS_PER_CHARACTER = 3.0
+SECRET_MIN_BITS = 128
+
+
+def weak_secret_reason(value: str, *, other_secrets: tuple[str, ...] = ()) -> str | None:
+    """Why `value` is too weak to be a production secret, or None.
+
+    The entropy is Shannon's over the value's own characters: a crude bound, but it
+    refuses a blank, a repeated letter or a short word, and a generated
+    `secrets.token_urlsafe(32)` (about 210 bits by this measure) passes.
+    """
+    if not value.strip():
+        return "it is empty"
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"it has {len(value)} characters, fewer than {SECRET_MIN_LENGTH}"
+    per_character = -sum(
+        count / len(value) * math.log2(count / len(value))
+        for count in collections.Counter(value).values()
+    )
+    bits = per_character * len(value)
+    if per_character < SECRET_MIN_BITS_PER_CHARACTER or bits < SECRET_MIN_BITS:
+        return "its characters repeat too much to be random"
+    if value in other_secrets:
+        return "it is the same as SECRET_KEY"
+    return None

@@ -5,12 +5,14 @@ hospital's server is in environment variables (see .env.example), never in code.
 """
 
 import datetime
+import hashlib
+import hmac
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, weak_secret_reason
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -33,6 +35,28 @@ _DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-never-use-in-production"
 REGISTRY_PSEUDONYM_KEY = env_str("REGISTRY_PSEUDONYM_KEY", _DEV_PSEUDONYM_KEY if DEBUG else None)
 if not DEBUG and REGISTRY_PSEUDONYM_KEY == _DEV_PSEUDONYM_KEY:
     raise ImproperlyConfigured("Set REGISTRY_PSEUDONYM_KEY: the development key needs DEBUG=true.")
+if not DEBUG and (
+    _weakness := weak_secret_reason(REGISTRY_PSEUDONYM_KEY, other_secrets=(SECRET_KEY,))
+):
+    raise ImproperlyConfigured(
+        f"REGISTRY_PSEUDONYM_KEY is refused: {_weakness}. Generate one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+
+# The secret of the analysts' noise (registry/disclosure.py): whoever holds it can
+# compute every perturbation and undo it. Like the pseudonym key, set it once per
+# registry (changing it redraws every published number, and two draws of one count
+# average); only a development run derives one from SECRET_KEY.
+REGISTRY_CELL_KEY_SECRET = env_str("REGISTRY_CELL_KEY_SECRET", "")
+if not REGISTRY_CELL_KEY_SECRET and DEBUG:
+    REGISTRY_CELL_KEY_SECRET = hmac.new(
+        SECRET_KEY.encode(), b"registry.disclosure cell key secret", hashlib.sha256
+    ).hexdigest()
+if len(REGISTRY_CELL_KEY_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "Set REGISTRY_CELL_KEY_SECRET (at least 32 random characters): it keys the noise "
+        "on analysts' counts. Only DEBUG=true derives one."
+    )
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
@@ -66,9 +90,11 @@ MIDDLEWARE = [
     # Outside the guards below: their 400 on the FHIR import becomes an OperationOutcome.
     "api.fhir.middleware.FhirImportOutcomeMiddleware",
     "api.middleware.UrlLengthMiddleware",
+    "api.middleware.RequestCharsetMiddleware",
     "api.middleware.RejectNulInQueryMiddleware",
     "api.middleware.RequestBodyGuardMiddleware",
-    "api.middleware.StatementTimeoutMiddleware",
+    "api.middleware.RequestBudgetMiddleware",
+    "api.middleware.StatisticsPoolMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "config.routers.StatsOnReplicaMiddleware",
@@ -176,6 +202,8 @@ REST_FRAMEWORK = {
         "token": env_str("API_RATE_PER_TOKEN", "6000/minute"),
         # Failed bearer tokens per client address before its bearer requests wait (429).
         "failed_token": env_str("API_FAILED_TOKENS_PER_CLIENT", "30/minute"),
+        # Fetches of the OpenAPI document per client (it is anonymous and costs CPU).
+        "schema": env_str("API_SCHEMA_RATE", "60/minute"),
     },
     # Proxies in front of the app that append to X-Forwarded-For (0: the peer is the client);
     # never trust the header further, or a client could pick its own address.
@@ -209,12 +237,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Seconds the rendered OpenAPI document is kept in the shared cache (api/schema_view.py).
+SCHEMA_CACHE_SECONDS = env_int("SCHEMA_CACHE_SECONDS", 300)
 # Request bodies above this are refused before parsing (a batch of 1,000 cases fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 10 * 1024 * 1024)
 # Longer URLs get a 414 problem; below gunicorn's limit_request_line (gunicorn.conf.py).
 MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 8000)
 # JSON nested deeper than this is refused (400) before json.loads could recurse.
 MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
+# A JSON number longer than this is refused (400): no registry value needs more digits, and
+# Python's int() is quadratic in them.
+MAX_JSON_NUMBER_CHARS = env_int("MAX_JSON_NUMBER_CHARS", 40)
 
 # Answers under these prefixes vary by credentials; those about single cases are never stored.
 API_PATH_PREFIX = "/api/v1/"
@@ -222,6 +255,13 @@ API_PATH_PREFIX = "/api/v1/"
 # slowest valid requests (a full batch, a million-case aggregate) take about a second
 # (docs/limits-and-errors.md), so this only stops what would hold a worker for minutes.
 API_STATEMENT_TIMEOUT_MS = env_int("API_STATEMENT_TIMEOUT_MS", 5000)
+# Wall-clock time of one API request, all its statements and Python work (0: none); past it
+# the request answers 503 with nothing written. Well under gunicorn's 30 s worker timeout.
+API_REQUEST_BUDGET_MS = env_int("API_REQUEST_BUDGET_MS", 10_000)
+# Statistics requests running at once across every worker and server (0: no pool); more
+# wait for nothing: 503 with Retry-After, so hospitals' reads and writes keep their workers.
+API_STATISTICS_CONCURRENCY = env_int("API_STATISTICS_CONCURRENCY", 2)
+STATISTICS_PATH_PREFIXES = ("/api/v1/stats/",)
 PATIENT_LEVEL_PATH_PREFIXES = ("/api/v1/cases/", "/api/v1/fhir/")
 
 # ---------------------------------------------------------------- registry
@@ -231,6 +271,10 @@ REGISTRY_MIN_CELL_COUNT = env_int("REGISTRY_MIN_CELL_COUNT", 11)
 REGISTRY_IDEMPOTENCY_TTL_HOURS = env_int("REGISTRY_IDEMPOTENCY_TTL_HOURS", 24)
 if REGISTRY_IDEMPOTENCY_TTL_HOURS < 1:
     raise ImproperlyConfigured("REGISTRY_IDEMPOTENCY_TTL_HOURS must be 1 or more.")
+# The literature atlas (docs/atlas.md): published case reports row by row. Anonymous
+# visitors read it only where this is on; fetching citations needs PubMed and Crossref.
+REGISTRY_ATLAS_PUBLIC = env_bool("REGISTRY_ATLAS_PUBLIC", default=False)
+REGISTRY_CITATION_FETCH = env_bool("REGISTRY_CITATION_FETCH", default=False)
 
 # ---------------------------------------------------------------- security
 # Behind a TLS-terminating proxy in production; the proxy must set this header.
@@ -244,6 +288,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A refused form (admin, sign-in) answers in the API's problem shape, not Django's HTML page.
+CSRF_FAILURE_VIEW = "api.problems.csrf_failure"
 # Failed logins per account before a wait, counted by django-axes (api/login_limits.py)
 # in its database tables, so every worker and server sees the same count.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
@@ -274,20 +320,30 @@ if env_str("REDIS_URL", ""):
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env_str("REDIS_URL"),
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "registry"),
+            # A Redis that vanishes from the network is a 503 within a second, not a hang.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "registry_cache",
+            "LOCATION": "registry_cache",  # registry.cache_table: made by every migrate
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "registry"),
+            # Django culls a third of the keys past 300 entries (MAX_ENTRIES), live throttle
+            # histories included, so a flood of junk keys would reset everyone's budget.
+            # Expired keys are deleted as they are read and by each cull past this bound.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10_000_000)},
         }
     }
 
+# Free text never reaches the logs (config/logging.py): exceptions without their messages,
+# which quote values; SQL and its parameters never, whatever LOG_LEVEL says.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"value_free": {"()": "config.logging.ValueFreeFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "value_free"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("REGISTRY_PSEUDONYM_KEY", "test-only-pseudonym-key-not-for-production-use")
+os.environ.setdefault("REGISTRY_CELL_KEY_SECRET", "test-only-cell-key-secret-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 

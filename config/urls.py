@@ -1,4 +1,4 @@
-"""URL map: the admin, the health probes, the API and the analyst dashboard."""
+"""URL map: the admin, the health probes, the API, the analyst dashboard and hospital pages."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/profile/", dashboard.site_profile, name="dashboard-profile"),
+    path("dashboard/atlas/", dashboard.atlas, name="dashboard-atlas"),
+    path("hospital/", include("api.hospital.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

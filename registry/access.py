@@ -8,131 +8,50 @@ it: a rule written twice drifts, and a privacy promise that drifts is broken.
 - Statistics count, for analysts, verified cases only, and curators every case.
 - Curators count with every filter of the case list and see exact numbers.
 - Analysts query a published data dictionary, not the rows: coded attributes at
-  published granularity (`ANALYST_FILTERS`), ages in the age band schemes and
-  years in the periods below, no row-identifying parameter (`q`, institution,
-  free age or year ranges). Everything else is refused, naming the parameter.
+  published granularity (`ANALYST_FILTERS`, from `registry.data_dictionary`),
+  one value per filter or one published grouping, never a list (a union),
+  no row-identifying parameter (`q`, institution, free age or year ranges).
+  Everything else is refused, naming the parameter.
   Every number they see is protected by `registry.disclosure`.
 """
 
-import datetime
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from registry.data_dictionary import (  # noqa: F401  (the data dictionary's names, kept here)
+    AGE_BAND_SCHEMES,
+    DEFAULT_AGE_BAND_SCHEME,
+    FILTERS,
+    FILTERS_BY_NAME,
+    PERIOD_YEARS,
+    PUBLISHED_AGE_BANDS,
+    AnalystUse,
+    age_band_keys,
+    age_band_range,
+    period_of,
+    period_range,
+    published_periods,
+    ranges_condition,
+)
 from registry.disclosure import Tally, publish
 from registry.models import Case, Institution, ReviewStatus, Role, User
-from registry.models.case import FIRST_YEAR, MAX_AGE
 
 # ---------------------------------------------------------------- the data dictionary
 
-# Age band schemes by name: lower bounds. Every band of a coarser scheme is a union of
-# bands of the finest, so that subtracting one scheme from another yields only bands
-# that are published anyway.
-AGE_BAND_SCHEMES: dict[str, tuple[int, ...]] = {
-    "decades": (0, 40, 50, 60, 70, 80),
-    "broad": (0, 50, 70),
-}
-DEFAULT_AGE_BAND_SCHEME = "decades"
-
-# Years of diagnosis are published singly and in five-year periods (2015-2019); a
-# five-year period is a union of single years, for the same reason.
-PERIOD_YEARS = 5
-
-# Filters an analyst may use; the others are the curators'.
+# What analysts may filter by, derived from the one declaration of each filter.
 ANALYST_FILTERS = frozenset(
-    {
-        "site",
-        "site_category",
-        "site_group",
-        "primary",
-        "primary_category",
-        "morphology",
-        "subtype",
-        "sex",
-        "source",
-        "age_band",
-        "period",
-        "status",  # verified only: what analysts count anyway
-        "presentation",
-        "misdiagnosis",
-        "modality",
-        "response",
-        "vital_status",
-    }
+    declared.name for declared in FILTERS if declared.analysts is not AnalystUse.CURATORS
 )
-_CURATOR_FILTER_ADVICE = {
-    "q": "Searching for cases is for curators; analysts count by coded attributes.",
-    "institution": "Counts per institution are for curators.",
-    "age_min": "Analysts select ages by age_band (e.g. age_band=50-59).",
-    "age_max": "Analysts select ages by age_band (e.g. age_band=50-59).",
-    "year_min": "Analysts select years by period (e.g. period=2015-2019 or period=2019).",
-    "year_max": "Analysts select years by period (e.g. period=2015-2019 or period=2019).",
-}
-
-
-def age_band_keys(scheme: tuple[int, ...]) -> list[tuple[str, int, int]]:
-    """(key, youngest, oldest) of each band of a scheme: 0-39, 40-49, ..., 80+."""
-    bands = []
-    for index, low in enumerate(scheme):
-        if index == len(scheme) - 1:
-            bands.append((f"{low}+", low, MAX_AGE))
-        else:
-            high = scheme[index + 1] - 1
-            bands.append((f"{low}-{high}" if high > low else str(low), low, high))
-    return bands
-
-
-PUBLISHED_AGE_BANDS: dict[str, tuple[int, int]] = {
-    key: (low, high)
-    for scheme in AGE_BAND_SCHEMES.values()
-    for key, low, high in age_band_keys(scheme)
-}
-
-
-_PERIOD = re.compile(r"(?P<first>[0-9]{4})(?:-(?P<last>[0-9]{4}))?")
-
-
-def period_of(year: int) -> str:
-    """The five-year period of a year: 2017 -> 2015-2019."""
-    start = year - year % PERIOD_YEARS
-    return f"{start}-{start + PERIOD_YEARS - 1}"
-
-
-def published_periods(first_year: int = 1990) -> list[str]:
-    """The five-year periods from `first_year` to this year's, newest first (for menus)."""
-    this_year = datetime.date.today().year
-    starts = range(this_year - this_year % PERIOD_YEARS, first_year - 1, -PERIOD_YEARS)
-    return [f"{start}-{start + PERIOD_YEARS - 1}" for start in starts]
-
-
-def period_range(text: str) -> tuple[int, int]:
-    """A published period, `2019` or `2015-2019`, as (first year, last year); ValueError else."""
-    match = _PERIOD.fullmatch(text)
-    if match is None:
-        raise ValueError(text)
-    start = int(match["first"])
-    end = int(match["last"] or start)
-    if match["last"] and (start % PERIOD_YEARS or end != start + PERIOD_YEARS - 1):
-        raise ValueError(text)
-    if start < FIRST_YEAR:
-        raise ValueError(text)
-    return start, end
-
-
-def age_band_range(key: str) -> tuple[int, int]:
-    """A published age band (`50-59`, `80+`) as (youngest, oldest); KeyError else."""
-    return PUBLISHED_AGE_BANDS[key]
-
-
-def ranges_condition(field: str, ranges: tuple[tuple[int, int], ...]) -> Q:
-    """`field` within any of the inclusive ranges."""
-    condition = Q()
-    for low, high in ranges:
-        condition |= Q(**{f"{field}__gte": low, f"{field}__lte": high})
-    return condition
+_LIST_ADVICE = (
+    "Analysts give one value: a list is a union, and a union minus its padding is a hidden count."
+)
+_GROUPING_ADVICE = (
+    " For a wider selection use one published grouping: site_category or site_group, "
+    "primary_category, a broad age band (age_band=50-69) or a period (period=2015-2019)."
+)
 
 
 # ---------------------------------------------------------------- cases
@@ -167,15 +86,38 @@ def institution_for_submission(user: User, code: str | None) -> Institution:
     return institution
 
 
+# ---------------------------------------------------------------- the literature atlas
+
+
+def can_read_atlas(user: User | None) -> bool:
+    """Published case reports: analysts and curators; anyone only where the registry says so
+    (`REGISTRY_ATLAS_PUBLIC`, default off). Hospital cases are never in the atlas."""
+    if settings.REGISTRY_ATLAS_PUBLIC:
+        return True
+    return bool(user and user.is_authenticated and (user.is_curator or user.role == Role.ANALYST))
+
+
+def similar_registry_cases_allowed(user: User) -> bool:
+    """Curators see registry (hospital) cases among similar cases; everyone else a profile."""
+    return bool(user and user.is_authenticated and user.is_curator)
+
+
 # ---------------------------------------------------------------- statistics
 
 
 def counted_by(user: User) -> Q:
     """Which cases feed a user's statistics: curators all; everyone else verified cases
-    whose soft-edit flags a curator has confirmed (no open flag)."""
+    whose soft-edit flags a curator has confirmed (no open flag). For everyone, a
+    person reported twice counts once."""
     if user.is_curator:
-        return Q()
-    return Q(status=ReviewStatus.VERIFIED) & without_open_flags()
+        return one_case_per_person()
+    return Q(status=ReviewStatus.VERIFIED) & without_open_flags() & one_case_per_person()
+
+
+def one_case_per_person() -> Q:
+    """Leave out the cases of a person counted through another case (`Case.linked_duplicate`,
+    set by `registry.linkage.persons`); the counted metastases copy the column too."""
+    return Q(linked_duplicate=False)
 
 
 def without_open_flags() -> Q:
@@ -228,11 +170,16 @@ def check_statistics_query(
         return
     refused = {}
     for name, value in parameters.items():
-        if name == "status":
+        declared = FILTERS_BY_NAME[name]
+        if declared.analysts is AnalystUse.CURATORS:
+            refused[name] = declared.advice or "Analysts may not filter by this."
+        elif declared.analysts is AnalystUse.VERIFIED_ONLY:
             if set(value) != {ReviewStatus.VERIFIED}:
-                refused[name] = "Analysts count verified cases only; leave status out."
-        elif name not in ANALYST_FILTERS:
-            refused[name] = _CURATOR_FILTER_ADVICE.get(name, "Analysts may not filter by this.")
+                refused[name] = declared.advice
+        elif len(value) > 1:  # one value, or one published grouping
+            refused[name] = _LIST_ADVICE + (
+                _GROUPING_ADVICE if declared.analysts is AnalystUse.ONE_VALUE else ""
+            )
     if age_bands is not None and age_bands not in AGE_BAND_SCHEMES.values():
         schemes = "; ".join(
             f"{name} ({','.join(map(str, bounds))})" for name, bounds in AGE_BAND_SCHEMES.items()

@@ -6,3 +6,10 @@ class RegistryConfig(AppConfig):
 
     name = "registry"
     verbose_name = "Rare-metastasis registry"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from registry.cache_table import ensure_after_migrate
+
+        post_migrate.connect(ensure_after_migrate, sender=self)

@@ -4,7 +4,8 @@ A django-filter `FilterSet` is a Django form plus how it narrows a queryset, so
 the plain-Django admin and the REST API read the same declaration. The form
 checks the values; what they select is `registry.selectors.case_conditions`,
 which also counts from the counted-metastasis table, so a count always matches
-the list it summarises.
+the list it summarises. Each filter is declared once, in `registry.data_dictionary`;
+the filter set is made from those declarations.
 
 Each list-valued filter takes one value or several, separated by commas
 (`site=C44.4,C44.3`) or as a repeated parameter (`site=C44.4&site=C44.3`, what
@@ -20,16 +21,15 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
-from registry.access import PUBLISHED_AGE_BANDS, period_range
-from registry.models import Case, ReviewStatus, Sex, Source, Subtype
+from registry import data_dictionary
+from registry.data_dictionary import LAST_YEAR, Kind, period_range
+from registry.models import Case
 from registry.models.case import FIRST_YEAR, MAX_AGE
-from registry.models.choices import Misdiagnosis, Modality, Presentation, Response, VitalStatus
 from registry.selectors import CaseFilters, case_conditions
 
 # Distinct values a list filter takes (more than the registry has topography codes).
 MAX_LIST_FILTER_VALUES = 400
 MAX_SEARCH_LENGTH = 200
-LAST_YEAR = 2100
 
 _BLANK = "This field may not be blank."
 _TOO_LONG = "Ensure this field has no more than %(limit_value)d characters."
@@ -136,54 +136,23 @@ class SearchFilter(_DeclaredFilter):
     field_class = SearchField
 
 
-def _age(help_text: str) -> WholeNumberFilter:
-    return WholeNumberFilter(min_value=0, max_value=MAX_AGE, help_text=help_text)
+def _declared_filter(declared: data_dictionary.CaseFilter) -> _DeclaredFilter:
+    """The form side of one filter of `registry.data_dictionary`."""
+    described = {"help_text": declared.help or None}
+    if declared.kind is Kind.AGE:
+        return WholeNumberFilter(min_value=0, max_value=MAX_AGE, **described)
+    if declared.kind is Kind.YEAR:
+        return WholeNumberFilter(min_value=FIRST_YEAR, max_value=LAST_YEAR, **described)
+    if declared.kind is Kind.SEARCH:
+        return SearchFilter(**described)
+    return CodeListFilter(choices=declared.choices, vocabulary=declared.vocabulary, **described)
 
 
-def _year(help_text: str) -> WholeNumberFilter:
-    return WholeNumberFilter(min_value=FIRST_YEAR, max_value=LAST_YEAR, help_text=help_text)
+class _CaseFilterSet(django_filters.FilterSet):
+    """Filters of the case list, every statistics endpoint and the admin's queue.
 
-
-class CaseFilterSet(django_filters.FilterSet):
-    """Filters of the case list, every statistics endpoint and the admin's queue."""
-
-    site = CodeListFilter(help_text="Metastatic site code(s), e.g. C44.4")
-    site_category = CodeListFilter(help_text="Metastatic site category(ies), e.g. C44")
-    site_group = CodeListFilter(help_text="Metastatic site group(s), e.g. Skin")
-    primary = CodeListFilter(help_text="Primary site code(s), e.g. C50.9")
-    primary_category = CodeListFilter(help_text="Primary site category(ies), e.g. C50")
-    morphology = CodeListFilter(help_text="Primary morphology code(s), e.g. 8500/3")
-    subtype = CodeListFilter(help_text="Subtype code(s), e.g. triple_negative", vocabulary=Subtype)
-    sex = CodeListFilter(choices=Sex.values)
-    age_min = _age("Youngest age at diagnosis (inclusive)")
-    age_max = _age(f"Oldest age at diagnosis (inclusive); {MAX_AGE} means {MAX_AGE} or over")
-    year_min = _year("First year of primary diagnosis (inclusive)")
-    year_max = _year("Last year of primary diagnosis (inclusive)")
-    status = CodeListFilter(choices=ReviewStatus.values)
-    source = CodeListFilter(choices=Source.values)
-    institution = CodeListFilter(help_text="Institution code(s)")
-    q = SearchFilter(
-        help_text="Search: local id (or part of it), UUID (or its first characters), "
-        "site code (C44.4) or category (C44), words of a misdiagnosis"
-    )
-    age_band = CodeListFilter(
-        choices=list(PUBLISHED_AGE_BANDS),
-        help_text="Published age band(s) at diagnosis, e.g. 50-59 or 50-69 (the way analysts "
-        "select ages)",
-    )
-    period = CodeListFilter(
-        help_text="Year(s) of primary diagnosis or five-year period(s), e.g. 2019 or 2015-2019 "
-        "(the way analysts select years)"
-    )
-    presentation = CodeListFilter(
-        choices=Presentation.values, help_text="Cases with a metastasis that presented so"
-    )
-    misdiagnosis = CodeListFilter(
-        choices=Misdiagnosis.values, help_text="Cases with a metastasis first taken for this"
-    )
-    modality = CodeListFilter(choices=Modality.values, help_text="Cases given this treatment")
-    response = CodeListFilter(choices=Response.values, help_text="Cases with a treatment response")
-    vital_status = CodeListFilter(choices=VitalStatus.values)
+    The filters themselves are `registry.data_dictionary.FILTERS`, added below.
+    """
 
     class Meta:
         model = Case
@@ -221,3 +190,14 @@ class CaseFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Case]) -> QuerySet[Case]:
         return queryset.filter(case_conditions(self.case_filters()))
+
+
+CaseFilterSet = type(
+    "CaseFilterSet",
+    (_CaseFilterSet,),
+    {
+        "__doc__": _CaseFilterSet.__doc__,
+        "__module__": __name__,
+        **{declared.name: _declared_filter(declared) for declared in data_dictionary.FILTERS},
+    },
+)

@@ -18,6 +18,7 @@ class ErrorCode(enum.StrEnum):
     REPEATED_IN_BATCH = "repeated_in_batch"
     # 403, 404, 409, 412: the request meets the registry's state
     PERMISSION_DENIED = "permission_denied"
+    CSRF_FAILED = "csrf_failed"
     NOT_FOUND = "not_found"
     IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
     REVIEW_TRANSITION_REFUSED = "review_transition_refused"
@@ -29,7 +30,12 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     TOO_MANY_LOGIN_FAILURES = "too_many_login_failures"
+    TOO_MANY_TOKEN_FAILURES = "too_many_token_failures"
     # 500, 503: the registry's side
     SERVER_ERROR = "server_error"
     DATABASE_UNAVAILABLE = "database_unavailable"
     STATEMENT_TIMEOUT = "statement_timeout"
+    REQUEST_BUDGET_EXCEEDED = "request_budget_exceeded"
+    STATISTICS_BUSY = "statistics_busy"
+    DATABASE_READ_ONLY = "database_read_only"
+    CACHE_UNAVAILABLE = "cache_unavailable"

@@ -63,6 +63,7 @@ def server_env(database_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         SECRET_KEY=secrets.token_urlsafe(64),
         REGISTRY_PSEUDONYM_KEY=secrets.token_urlsafe(64),
+        REGISTRY_CELL_KEY_SECRET=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         SECURE_COOKIES="false",

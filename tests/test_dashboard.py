@@ -17,10 +17,12 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
     assert client.get("/accounts/login/").status_code == 200
 
 
-def test_hospital_systems_may_not_open_it(client, submitter_a):
+def test_hospital_accounts_are_sent_to_their_cases_not_the_statistics(client, submitter_a):
     client.force_login(submitter_a)
 
-    assert client.get(DASHBOARD).status_code == 403
+    response = client.get(DASHBOARD)
+    assert response.status_code == 302 and response["Location"] == "/hospital/"
+    assert client.get("/api/v1/stats/").status_code == 403
 
 
 @pytest.mark.parametrize("persona", ["analyst", "curator"])

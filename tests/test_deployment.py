@@ -7,6 +7,7 @@ start without must be one the documented block writes and the table explains.
 """
 
 import re
+import secrets
 from pathlib import Path
 
 import yaml
@@ -41,9 +42,12 @@ def docker_block() -> str:
 
 
 def documented_env() -> dict[str, str]:
-    """The `.env` the documented block writes (its names, with stand-in values)."""
+    """The `.env` the documented block writes (its names, with random stand-in values).
+
+    Random, as the documented block generates them: production refuses weak secrets.
+    """
     names = re.findall(r"([A-Z][A-Z0-9_]+)=\{", docker_block())
-    return {name: f"documented-{name.lower()}-" + "x" * 40 for name in names}
+    return {name: secrets.token_urlsafe(50) for name in names}
 
 
 def interpolated(env: dict[str, str]) -> dict[str, str]:

@@ -1,10 +1,12 @@
 """The cell-key method and the data dictionary, property by property (no database)."""
 
 import itertools
+import random
 from collections import Counter
 
 import pytest
-from hypothesis import given
+from django.test import override_settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.access import (
@@ -16,10 +18,12 @@ from registry.access import (
 )
 from registry.disclosure import (
     CASES,
+    HIDING_JITTER,
     METASTASES,
     PERTURBATION,
     RECORD_KEYS,
     Tally,
+    hiding_jitter,
     perturb_any,
     perturbation,
     publish,
@@ -31,11 +35,75 @@ thresholds = st.integers(1, 50)
 
 
 @given(count=st.integers(1, 5000))
+@settings(max_examples=20)
 def test_for_every_count_the_cell_keys_spread_as_the_perturbation_table_says(count):
     found = Counter(perturbation(count, key) for key in range(RECORD_KEYS))
     for value, share in PERTURBATION:
-        assert found[value] == pytest.approx(share * RECORD_KEYS, abs=1)
-    assert sum(value * n for value, n in found.items()) == 0  # unbiased
+        # A keyed pseudo-random function: the shares within five standard deviations.
+        spread = 5 * (share * (1 - share) * RECORD_KEYS) ** 0.5
+        assert found[value] == pytest.approx(share * RECORD_KEYS, abs=spread)
+    mean = sum(value * n for value, n in found.items()) / RECORD_KEYS
+    assert abs(mean) < 5 * (0.8 / RECORD_KEYS) ** 0.5  # unbiased
+
+
+@given(
+    target=st.integers(1, 10),
+    target_key=cell_keys,
+    figure=st.sampled_from([CASES, METASTASES]),
+)
+@settings(max_examples=30, deadline=None)
+def test_a_padded_difference_shares_no_shift_across_paddings(target, target_key, figure):
+    """pub(T + P) - pub(P) over many paddings P: |T| plus noise that owes nothing to T.
+
+    With a public position (cell key + a * count), the perturbations of T + P and of P
+    sat a fixed shift apart for every P, so their pairs agreed far more (or less) often
+    than independent draws; a keyed function leaves them independent.
+    """
+    chooser = random.Random(target * RECORD_KEYS + target_key)
+    pairs = []
+    for _ in range(3000):
+        padding, padding_key = chooser.randint(11, 400), chooser.randrange(RECORD_KEYS)
+        padded_key = (padding_key + target_key) % RECORD_KEYS
+        pairs.append(
+            (
+                perturbation(padding + target, padded_key, figure),
+                perturbation(padding, padding_key, figure),
+            )
+        )
+    agree = sum(with_target == alone for with_target, alone in pairs) / len(pairs)
+    independent = sum(share**2 for _, share in PERTURBATION)  # 0.345
+    assert agree == pytest.approx(independent, abs=0.05)
+    mean_with = sum(a for a, _ in pairs) / len(pairs)
+    mean_alone = sum(b for _, b in pairs) / len(pairs)
+    covariance = sum((a - mean_with) * (b - mean_alone) for a, b in pairs) / len(pairs)
+    assert abs(covariance) < 0.08  # variance 0.8: a correlation under 0.1
+
+
+@given(count=st.integers(11, 30), key=cell_keys)
+def test_hidden_never_certifies_below_the_threshold_and_published_never_comes_from_below(
+    count, key
+):
+    shown = publish(count, key, 11)
+    if count >= 11 + HIDING_JITTER:
+        assert shown is not None
+    assert publish(count % 11, key, 11) is None  # below the threshold: always hidden
+    assert 0 <= hiding_jitter(count, key) <= HIDING_JITTER
+    assert (shown is None) == (count < 11 + hiding_jitter(count, key))
+
+
+def test_counts_at_the_threshold_are_sometimes_hidden_and_sometimes_published():
+    """The threshold oracle closed: 'hidden' covers counts of 11 to 14 too."""
+    for count in range(11, 11 + HIDING_JITTER):
+        hidden = sum(publish(count, key, 11) is None for key in range(RECORD_KEYS))
+        share = (HIDING_JITTER + 10 - count + 1) / (HIDING_JITTER + 1)
+        assert hidden / RECORD_KEYS == pytest.approx(share, abs=0.05)
+
+
+def test_another_secret_gives_other_perturbations():
+    before = [perturbation(50, key) for key in range(200)]
+    with override_settings(REGISTRY_CELL_KEY_SECRET="another-registry-secret-of-32-characters"):
+        after = [perturbation(50, key) for key in range(200)]
+    assert before != after
 
 
 @given(count=counts, key=cell_keys, threshold=thresholds)
@@ -45,8 +113,10 @@ def test_a_published_count_is_hidden_below_the_threshold_and_near_the_truth_abov
     shown = publish(count, key, threshold)
     if count < threshold:
         assert shown is None  # zero included: an empty value looks like a small one
-    else:
+    elif shown is not None:  # hidden up to HIDING_JITTER above the threshold
         assert shown >= threshold and abs(shown - count) <= 2
+    if count >= threshold + HIDING_JITTER:
+        assert shown is not None
     assert publish(count, key, threshold) == shown  # the same cases, the same number
 
 

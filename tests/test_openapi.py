@@ -36,7 +36,7 @@ def test_schema_validates_without_warnings():
     assert "openapi: 3" in out.getvalue()
 
 
-def test_swagger_ui_and_redoc_are_served_from_local_files(client):
+def test_swagger_ui_and_redoc_are_served_from_local_files(client, db):  # db: the throttle
     for url in ("/api/docs/", "/api/redoc/"):
         page = client.get(url).content.decode()
         assert "cdn" not in page.lower() and "unpkg" not in page.lower() and "jsdelivr" not in page

@@ -20,6 +20,10 @@ from tests.test_survival import COHORTS, create_clinical_cases
 pytestmark = BROWSER_MARKS
 
 
+def first_at_risk(curve: dict) -> int:
+    return curve["points"][0]["at_risk"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_analyst_reads_the_breast_to_scalp_profile_and_its_curves(
     live_server, settings, browser
@@ -45,7 +49,8 @@ def test_an_analyst_reads_the_breast_to_scalp_profile_and_its_curves(
 
     # The curves are the API's points; the small lung group is not drawn.
     datasets = page.evaluate(
-        "Chart.getChart('km-chart').data.datasets.map(d => [d.label, d.data.map(p => p.y)])"
+        "Chart.getChart('km-chart').data.datasets.filter(d => !d.band)"
+        ".map(d => [d.label, d.data.map(p => p.y)])"
     )
     assert [label for label, _ in datasets] == [
         f"{label} (n={group['cases']})" for label, group in curves.items()
@@ -54,6 +59,20 @@ def test_an_analyst_reads_the_breast_to_scalp_profile_and_its_curves(
         group = curves[label.split(" (n=")[0]]
         assert values == [point["survival"] for point in group["points"]]
     assert "Lung" not in curves
+
+    # Each curve carries its 95 % band: the API's lower and upper limits.
+    skin_band = page.evaluate(
+        "Chart.getChart('km-chart').data.datasets.filter(d => d.band && d.label.startsWith('Skin'))"
+        ".map(d => d.data.map(p => p.y))"
+    )
+    points = curves["Skin"]["points"]
+    assert skin_band == [
+        [p["lower"] for p in points if p["lower"] is not None],
+        [p["upper"] for p in points if p["upper"] is not None],
+    ]
+    # The risk table is under the chart, without asking for it.
+    risk = page.locator("#km-risk").inner_text()
+    assert f"Skin\t{first_at_risk(curves['Skin'])}" in risk
 
     # The text alternative lists each point with its number at risk.
     page.click("button[aria-controls='km-table-wrap']")

@@ -181,3 +181,29 @@ def test_secret_key_and_secret_key_file_together_stop_start_up(tmp_path):
     result = import_settings(SECRET_KEY="from-the-environment", SECRET_KEY_FILE=str(secret))
     assert result.returncode != 0
     assert "Set either SECRET_KEY or SECRET_KEY_FILE, not both." in result.stderr
+
+
+def test_a_weak_cell_key_secret_stops_start_up():
+    """The noise on analysts' counts is only as secret as its key."""
+    result = import_settings(
+        SECRET_KEY="a-real-secret-from-the-environment", REGISTRY_CELL_KEY_SECRET="short"
+    )
+    assert result.returncode != 0
+    assert "REGISTRY_CELL_KEY_SECRET" in result.stderr
+
+
+def test_production_without_a_cell_key_secret_stops_start_up():
+    result = import_settings(
+        SECRET_KEY="a-real-secret-from-the-environment", REGISTRY_CELL_KEY_SECRET=""
+    )
+    assert result.returncode != 0
+    assert "REGISTRY_CELL_KEY_SECRET" in result.stderr
+
+
+def test_debug_derives_a_cell_key_secret_apart_from_the_secret_key():
+    script = "import config.settings as s; print(s.REGISTRY_CELL_KEY_SECRET)"
+    clean = {k: v for k, v in os.environ.items() if k not in {"REGISTRY_CELL_KEY_SECRET"}}
+    result = run_python("-c", script, env={**clean, "DEBUG": "true", "SECRET_KEY": "k" * 40})
+    assert result.returncode == 0, result.stderr
+    derived = result.stdout.strip()
+    assert len(derived) == 64 and "k" * 40 not in derived

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from config.wsgi import application
 from registry import stats
 from registry.access import period_of
-from registry.disclosure import RECORD_KEYS, Tally
+from registry.disclosure import HIDING_JITTER, RECORD_KEYS, Tally
 from registry.models import Case, Metastasis, ReviewStatus, Topography
 from registry.selectors import CaseFilters, CountedSelection
 from registry.services.cases import case_create, case_review
@@ -319,8 +319,10 @@ ANALYST_DIMENSIONS = [d for d in COUNTED_DIMENSIONS if d is not Dimension.AGE_BA
 
 
 def assert_protected_view(published: dict, exact: dict, threshold: int) -> None:
-    """Analysts see exactly the values of at least `threshold` cases, each within 2 of the truth."""
-    assert set(published) == {key for key, n in exact.items() if n >= threshold}
+    """Analysts see values of at least `threshold` cases (all of threshold + HIDING_JITTER or
+    more; some below that are hidden by the keyed jitter), each within 2 of the truth."""
+    assert set(published) <= {key for key, n in exact.items() if n >= threshold}
+    assert set(published) >= {key for key, n in exact.items() if n >= threshold + HIDING_JITTER}
     for key, shown in published.items():
         assert shown >= threshold
         assert abs(shown - exact[key]) <= 2, key
@@ -450,8 +452,8 @@ def test_a_case_with_two_lesions_at_one_site_is_one_case(attack_cases, curator_c
     assert body["counting"] == "cases_and_metastases"
 
 
-def test_filters_are_echoed(analyst_client, db):
-    body = get(analyst_client, "", site_group="Skin,Bone", age_band="40-49", group_by="code")
+def test_filters_are_echoed(curator_client, db):
+    body = get(curator_client, "", site_group="Skin,Bone", age_band="40-49", group_by="code")
     assert body["filters"] == {"site_group": ["Skin", "Bone"], "age_band": ["40-49"]}
     assert body["group_by"] == "code"
 
@@ -494,7 +496,9 @@ def test_intervals_leave_small_rows_out_and_give_analysts_no_extremes(
     # median lies in the 7-12 or the 13-24 month bin.
     assert 7 <= bone["median"] <= 25
     lung = seen["Lung"]
-    assert lung["share_synchronous"] == pytest.approx(11 / 23, abs=0.15)
+    # 11 synchronous lesions: at the threshold, so published or hidden by the keyed jitter.
+    if lung["share_synchronous"] is not None:
+        assert lung["share_synchronous"] == pytest.approx(11 / 23, abs=0.15)
 
 
 def test_a_histogram_quantile_interpolates_within_its_bin():
@@ -583,7 +587,7 @@ def test_analysts_may_not_ask_row_identifying_questions(analyst_client, db, para
 
 @pytest.mark.parametrize(
     "params",
-    [{"age_band": "50-59"}, {"age_band": "50-69,80+"}, {"period": "2015-2019,2021"}],
+    [{"age_band": "50-59"}, {"age_band": "50-69"}, {"period": "2015-2019"}, {"period": "2021"}],
 )
 def test_analysts_select_ages_and_years_from_the_published_dictionary(analyst_client, db, params):
     assert analyst_client.get(STATS + "counts/", {"by": "sex", **params}).status_code == 200

@@ -10,8 +10,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer
 
 from api.fhir.outcome import STRUCTURE, FhirProblem, Issue
-from api.fhir.parsing import json_from_bytes
-from api.parsers import BodyRefused, as_api_exception, guarded_json_bytes
+from api.fhir.parsing import json_from_text
+from api.parsers import BodyRefused, as_api_exception, declared_charset, guarded_json_text
 
 FHIR_JSON = "application/fhir+json"
 
@@ -27,14 +27,14 @@ class FhirJsonParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         if stream is None:
-            return json_from_bytes(b"")
+            return json_from_text("")
         try:
-            body = guarded_json_bytes(stream, (parser_context or {}).get("encoding"))
+            text = guarded_json_text(stream, declared_charset(parser_context))
         except BodyRefused as refused:
             if refused.status == 400:
                 raise FhirProblem(400, [Issue(STRUCTURE, refused.detail)]) from None
             raise as_api_exception(refused) from None
-        return json_from_bytes(body)
+        return json_from_text(text)
 
 
 class PlainJsonParser(FhirJsonParser):

@@ -17,6 +17,7 @@ CODE_INVALID = "code-invalid"  # a code the registry cannot map
 NOT_SUPPORTED = "not-supported"  # valid FHIR the registry does not take
 BUSINESS_RULE = "business-rule"  # a validation edit of the registry
 INFORMATIONAL = "informational"
+TOO_COSTLY = "too-costly"  # more than the registry reads in one request
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,26 @@ class FhirProblem(Exception):
         self.issues = issues
 
 
+# An OperationOutcome lists at most this many issues, then one saying how many were left out
+# (a 9 MB Bundle of unread resources was answered with 28,002 issues).
+MAX_LISTED_ISSUES = 100
+
+
+def capped(issues: list[Issue]) -> list[Issue]:
+    if len(issues) <= MAX_LISTED_ISSUES:
+        return issues
+    left_out = len(issues) - MAX_LISTED_ISSUES
+    severity = issues[MAX_LISTED_ISSUES].severity
+    return [
+        *issues[:MAX_LISTED_ISSUES],
+        Issue(
+            issues[MAX_LISTED_ISSUES].code, f"{left_out} more issues not listed.", None, severity
+        ),
+    ]
+
+
 def operation_outcome(issues: list[Issue]) -> dict:
-    return {"resourceType": "OperationOutcome", "issue": [issue.as_fhir() for issue in issues]}
+    return {"resourceType": "OperationOutcome", "issue": [i.as_fhir() for i in capped(issues)]}
 
 
 def write_outcome(outcome: str, summary: str, notes: list[Issue]) -> dict:
@@ -64,5 +83,5 @@ def write_outcome(outcome: str, summary: str, notes: list[Issue]) -> dict:
     }
     return {
         "resourceType": "OperationOutcome",
-        "issue": [result, *(issue.as_fhir() for issue in notes)],
+        "issue": [result, *(issue.as_fhir() for issue in capped(notes))],
     }

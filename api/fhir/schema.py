@@ -105,6 +105,14 @@ IMPORT_RESPONSES = {
         description="Valid FHIR the registry cannot map, or a case that breaks its rules; "
         "each issue names the Bundle element. Nothing is stored.",
     ),
+    (413, FHIR_JSON): OpenApiResponse(
+        _OUTCOME,
+        description="More than 5,000 Bundle entries (issue too-costly), refused before any is "
+        "read; or, as a problem document, a body over MAX_REQUEST_BYTES.",
+    ),
+    (413, PROBLEM_MEDIA): OpenApiResponse(
+        ProblemSerializer, description="The body is larger than MAX_REQUEST_BYTES"
+    ),
     (415, PROBLEM_MEDIA): OpenApiResponse(
         ProblemSerializer, description="The body is not application/fhir+json"
     ),

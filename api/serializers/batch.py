@@ -1,11 +1,13 @@
 """Batch submission as JSON: up to 1,000 cases in, one result per case out, in order."""
 
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
+from api.problems import field_errors
 from api.serializers.base import ProblemFieldErrorSerializer, StrictFieldsMixin
-from api.serializers.cases import CaseSerializer
-from registry.models import FlagCode
-from registry.services.batch import MAX_BATCH_SIZE
+from api.serializers.cases import CaseSerializer, case_payload_of
+from registry.models import FlagCode, Institution
+from registry.services.batch import MAX_BATCH_SIZE, BatchItem, FieldError
 
 BATCH_RESULTS = ["created", "updated", "unchanged", "error"]
 
@@ -24,6 +26,25 @@ class BatchCasesField(serializers.ListField):
         if not data:
             self.fail("empty")
         return data
+
+
+def batch_item_of(reader: CaseSerializer, raw, institution: Institution) -> BatchItem:
+    """One case of a batch (JSON, or the rows of a CSV import), read on its own: its
+    errors become its result, so one bad case never stops the others."""
+    try:
+        validated = reader.run_validation(raw)
+    except ValidationError as invalid:
+        local_id = raw.get("local_id") if isinstance(raw, dict) else None
+        return BatchItem(
+            local_id if isinstance(local_id, str) else None,
+            {},
+            tuple(FieldError(**error) for error in field_errors(invalid.detail)),
+        )
+    code = validated.get("institution", {}).get("code")
+    if code is not None and code != institution.code:
+        message = f"Every case of this batch belongs to institution '{institution.code}'."
+        return BatchItem(validated["local_id"], {}, (FieldError("institution", message),))
+    return BatchItem(validated["local_id"], case_payload_of(validated))
 
 
 class CaseBatchSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -7,7 +7,12 @@ domain's validation edits, run by the services for every way in.
 
 from rest_framework import serializers
 
-from api.serializers.base import CodeField, StrictFieldsMixin, SubtypeCodeField
+from api.serializers.base import (
+    CodeField,
+    LengthFirstListField,
+    StrictFieldsMixin,
+    SubtypeCodeField,
+)
 from registry.models import (
     Case,
     CaseFlag,
@@ -41,7 +46,7 @@ class MetastasisSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     morphology_title = serializers.CharField(
         source="morphology.title", read_only=True, allow_null=True
     )
-    confirmed_by = serializers.ListField(
+    confirmed_by = LengthFirstListField(
         child=serializers.ChoiceField(choices=Confirmation.choices),
         required=False,
         max_length=8,
@@ -235,7 +240,7 @@ class CaseReviewSerializer(StrictFieldsMixin, serializers.Serializer):
 
 def _codes(choices, help_text: str, **kwargs) -> serializers.ListField:
     """One or more of a closed set of codes (at most as many as there are)."""
-    return serializers.ListField(
+    return LengthFirstListField(
         child=serializers.ChoiceField(choices=choices.choices),
         min_length=1,
         max_length=len(choices.choices),

@@ -23,16 +23,18 @@ from api.filters import CaseFilterBackend, CaseFilterParams
 from api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_PARAMETER, idempotent
 from api.pagination import CasePagination
 from api.permissions import CaseAccess
-from api.problems import field_errors
 from api.schema_examples import BATCH_EXAMPLES, BY_LOCAL_ID_EXAMPLES, FOUNDING_CASE_EXAMPLES
-from api.serializers.batch import CaseBatchResultSerializer, CaseBatchSerializer
+from api.serializers.batch import (
+    CaseBatchResultSerializer,
+    CaseBatchSerializer,
+    batch_item_of,
+)
 from api.serializers.cases import (
     CaseOverrideSerializer,
     CaseRedactionSerializer,
     CaseReplaceSerializer,
     CaseReviewSerializer,
     CaseSerializer,
-    case_payload_of,
 )
 from registry import access
 from registry.case_filters import CaseFilterSet
@@ -40,8 +42,6 @@ from registry.case_keys import LOCAL_ID_MAX, local_id_key, normalise_local_id
 from registry.models import Case, Institution
 from registry.selectors import CaseFilters, case_list, with_case_details
 from registry.services.batch import (
-    BatchItem,
-    FieldError,
     batch_rows,
     case_batch_submit,
     check_batch_size,
@@ -325,28 +325,10 @@ class CaseViewSet(viewsets.ModelViewSet):
         institution = self._institution_named({"institution": {"code": code}} if code else {})
         reader = self.get_serializer()
         items = [
-            self._batch_item(reader, raw, institution) for raw in envelope.validated_data["cases"]
+            batch_item_of(reader, raw, institution) for raw in envelope.validated_data["cases"]
         ]
         results = case_batch_submit(institution=institution, items=items, actor=request.user)
         return Response(CaseBatchResultSerializer.of(results))
-
-    @staticmethod
-    def _batch_item(reader: CaseSerializer, raw, institution: Institution) -> BatchItem:
-        """One case of a batch, read on its own: its JSON errors become its result."""
-        try:
-            validated = reader.run_validation(raw)
-        except ValidationError as invalid:
-            local_id = raw.get("local_id") if isinstance(raw, dict) else None
-            return BatchItem(
-                local_id if isinstance(local_id, str) else None,
-                {},
-                tuple(FieldError(**error) for error in field_errors(invalid.detail)),
-            )
-        code = validated.get("institution", {}).get("code")
-        if code is not None and code != institution.code:
-            message = f"Every case of this batch belongs to institution '{institution.code}'."
-            return BatchItem(validated["local_id"], {}, (FieldError("institution", message),))
-        return BatchItem(validated["local_id"], case_payload_of(validated))
 
     # ---------------------------------------------------------------- helpers
 

@@ -28,6 +28,7 @@ from registry.admin.history import (
     MetastasisHistoryInline,
     TreatmentHistoryInline,
 )
+from registry.admin.withdrawals import CaseWithdrawalInline
 from registry.case_search import case_search
 from registry.models import Case, Metastasis, ReviewStatus
 from registry.review import ReviewTransitionRefused
@@ -58,6 +59,7 @@ class CaseAdmin(AuditHistoryAdmin):
         MetastasisInline,
         TreatmentInline,
         CaseFlagInline,
+        CaseWithdrawalInline,
         RedactionInline,
         MetastasisHistoryInline,
         TreatmentHistoryInline,

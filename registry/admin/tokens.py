@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from registry.admin.history import AuditHistoryAdmin
 from registry.models import ApiToken
-from registry.services.tokens import token_issue, token_revoke
+from registry.services.tokens import token_holders, token_issue, token_revoke
 
 _SHOWN_FIELDS = ["prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
 
@@ -26,6 +26,16 @@ class TokenIssueForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["user", "name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only submitters and analysts: a token for a curator or staff account is a way to act
+        # as it (registry.services.tokens.token_issue refuses it too).
+        self.fields["user"].queryset = token_holders()
+        self.fields["user"].help_text = (
+            "A submitter or analyst account. Tokens for curators, staff and superusers are "
+            "issued on the server with manage.py issue_token."
+        )
 
 
 class TokenStateFilter(admin.SimpleListFilter):

@@ -5,13 +5,14 @@ limit by the number of workers, so the zero-setup default is a database table
 that `migrate` creates (and that the test database gets too).
 """
 
-from django.core.management import call_command
 from django.db import migrations
+
+from registry.cache_table import cache_table_ensure
 
 
 def create_cache_tables(apps, schema_editor):
-    # Creates the table of every DatabaseCache in CACHES; nothing when Redis is configured.
-    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
+    # Whatever CACHES says now: the same database may be served without Redis later.
+    cache_table_ensure(using=schema_editor.connection.alias)
 
 
 def drop_cache_table(apps, schema_editor):

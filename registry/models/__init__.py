@@ -3,6 +3,7 @@
 from registry.models.case import Case, Metastasis, Treatment
 from registry.models.choices import (
     Behaviour,
+    CitationFormat,
     Confirmation,
     FlagCode,
     Grade,
@@ -10,6 +11,7 @@ from registry.models.choices import (
     Her2Ish,
     Intent,
     Laterality,
+    LinkStatus,
     MenopausalStatus,
     Misdiagnosis,
     Modality,
@@ -28,6 +30,8 @@ from registry.models.counted import COUNTED_CASE_FIELDS, CountedMetastasis
 from registry.models.flags import CaseFlag
 from registry.models.idempotency import IdempotencyRecord, IdempotencyState
 from registry.models.institution import Institution, User
+from registry.models.linkage import LinkCandidate
+from registry.models.literature import Citation
 from registry.models.redaction import Redaction
 from registry.models.token import ApiToken
 from registry.models.vocabulary import (
@@ -36,6 +40,7 @@ from registry.models.vocabulary import (
     Topography,
     VocabularyRelease,
 )
+from registry.models.withdrawal import CaseWithdrawal
 
 __all__ = [
     "COUNTED_CASE_FIELDS",
@@ -43,6 +48,9 @@ __all__ = [
     "Behaviour",
     "Case",
     "CaseFlag",
+    "CaseWithdrawal",
+    "Citation",
+    "CitationFormat",
     "Confirmation",
     "CountedMetastasis",
     "FlagCode",
@@ -54,6 +62,8 @@ __all__ = [
     "Institution",
     "Intent",
     "Laterality",
+    "LinkCandidate",
+    "LinkStatus",
     "MenopausalStatus",
     "Metastasis",
     "Misdiagnosis",

@@ -167,11 +167,18 @@ class Case(models.Model):
         help_text="A soft edit awaits a curator's confirmation; not counted until then.",
     )
 
+    linked_duplicate = models.BooleanField(
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text="Another report of a person counted through another case (a confirmed link).",
+    )
+
     version = models.PositiveIntegerField(default=1, help_text="Raised on every change (ETag).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "record_key"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "record_key", "linked_duplicate"])
 
     class Meta:
         ordering = ["-id"]
@@ -208,6 +215,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["primary_site", "status"], name="case_primary_status"),
             models.Index(fields=["subtype", "status"], name="case_subtype_status"),
+            # The literature atlas reads the few published cases among a million.
+            models.Index(fields=["-id"], condition=Q(source="literature"), name="case_literature"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,18 @@ class Source(models.TextChoices):
     LITERATURE = "literature", "Published case report"
 
 
+class CitationFormat(models.TextChoices):
+    PUBMED_XML = "pubmed_xml", "PubMed XML"
+    MEDLINE = "medline", "MEDLINE text"
+    CROSSREF = "crossref", "Crossref JSON"
+
+
+class LinkStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    CONFIRMED = "confirmed", "Same patient"
+    REJECTED = "rejected", "Different patients"
+
+
 class ReviewStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     IN_REVIEW = "in_review", "In review"

@@ -14,8 +14,8 @@ updated when a counted attribute of their case changes. Nothing in Python writes
 it. On SQLite (`make run`) the table does not exist and the statistics join the
 base tables instead; see `registry.stats.counting` and `registry.stats.vendors`.
 
-Migration 0004 adds the record key, 0005 `has_open_flags` (soft-edit flags), to the copied
-columns.
+Migration 0004 adds the record key, 0005 `has_open_flags` (soft-edit flags), 0008
+`linked_duplicate` (a person counted once), to the copied columns.
 """
 
 from django.db import models
@@ -37,6 +37,7 @@ COUNTED_CASE_FIELDS = (
     "subtype",
     "record_key",
     "has_open_flags",
+    "linked_duplicate",
 )
 
 
@@ -74,6 +75,7 @@ class CountedMetastasis(models.Model):
     )
     record_key = models.PositiveSmallIntegerField()
     has_open_flags = models.BooleanField(default=False)  # copied by migration 0005's triggers
+    linked_duplicate = models.BooleanField(default=False)  # copied by migration 0008's triggers
 
     class Meta:
         managed = False  # created, filled and kept by migration 0003's SQL

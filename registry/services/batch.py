@@ -29,6 +29,7 @@ from registry.payload import CasePayload
 from registry.services.case_store import PreparedCase, apply_change, prepare_case, store_cases
 from registry.services.cases import Outcome, case_upsert
 from registry.vocabularies import current_vocabularies
+from registry.work_budget import budget_check
 
 MAX_BATCH_SIZE = 1000
 # Metastases and treatments of one batch together: the write time follows them, so this
@@ -126,6 +127,7 @@ def _validate(institution, items, results) -> dict[int, PreparedCase]:
     first_seen: dict[str, int] = {}
     prepared = {}
     for index, item in enumerate(items):
+        budget_check()  # screening one item's text takes up to a second: stop when time is up
         local_id = item.local_id
         if local_id is not None:
             try:

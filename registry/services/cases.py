@@ -16,6 +16,7 @@ from django.utils import timezone
 from registry.case_keys import clean_local_id, local_id_key
 from registry.deidentification import find_identifiers, identifier_message
 from registry.edits import derive_case_values
+from registry.linkage.persons import person_of, recount_person
 from registry.models import Case, Institution, ReviewStatus, User
 from registry.payload import CasePayload, build_case, case_payload
 from registry.review import check_review_transition
@@ -209,6 +210,7 @@ def case_review(*, case: Case, status: str, reason: str = "", actor: User | None
     stored.version += 1
     stored._history_user = actor
     stored.save(update_fields=["status", "rejection_reason", "version", "updated_at"])
+    recount_person(stored.pk)  # which report of a person counts may change with its status
     return stored
 
 
@@ -222,9 +224,14 @@ def case_delete(*, case: Case, actor: User | None) -> None:
     stored = Case.objects.prefetch_related("metastases", "treatments").get(pk=case.pk)
     delete_children([stored], actor, timezone.now())
     case_id, case_uuid = stored.pk, stored.uuid
+    same_person = person_of(case_id) - {case_id}
     case._history_user = actor
     case.delete()
     redact_deleted_case(case_id=case_id, case_uuid=case_uuid, actor=actor)
+    if same_person:  # its links went with it: the others' person is counted again
+        recount_person(min(same_person))
+        for other in same_person - person_of(min(same_person)):
+            recount_person(other)
 
 
 # ---------------------------------------------------------------- internal steps

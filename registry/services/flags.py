@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry.deidentification import find_identifier, identifier_message
+from registry.linkage.persons import recount_person
 from registry.models import Case, CaseFlag, User
 from registry.services.bulk_rows import create_with_history
 from registry.soft_edits import Flag
@@ -122,4 +123,5 @@ def case_confirm_flags(*, case: Case, codes: list[str], reason: str, actor: User
     stored._history_user = actor
     stored._change_reason = f"Curator confirmed flags: {', '.join(codes)}"
     stored.save(update_fields=["has_open_flags", "version", "updated_at"])
+    recount_person(stored.pk)  # a case that now counts may become its person's counted report
     return stored

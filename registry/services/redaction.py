@@ -24,7 +24,15 @@ from django.db.models import Q
 
 from registry.case_keys import local_id_key
 from registry.deidentification import find_identifier
-from registry.models import Case, IdempotencyRecord, Metastasis, RedactedField, Redaction, User
+from registry.models import (
+    Case,
+    IdempotencyRecord,
+    Metastasis,
+    RedactedField,
+    Redaction,
+    Role,
+    User,
+)
 
 REDACTED_TEXT = "[redacted]"
 DELETED_CASE_REASON = "case deleted"
@@ -109,7 +117,7 @@ def redact_stored_text(*, case_id: int, case_uuid: uuid.UUID, fields: list[str])
                 values["local_id_key"] = local_id_key(new_value)
             rewritten += rows.update(**values)
     if replacements:
-        rewritten += _redact_idempotent_replies(case_uuid, replacements)
+        rewritten += _redact_idempotent_replies(case_id, case_uuid, replacements)
     if RedactedField.LOCAL_ID in fields:
         rewritten += _redact_admin_log(case_id, case_uuid)
     return rewritten
@@ -118,21 +126,33 @@ def redact_stored_text(*, case_id: int, case_uuid: uuid.UUID, fields: list[str])
 # ---------------------------------------------------------------- copies that embed the values
 
 
-def _redact_idempotent_replies(case_uuid: uuid.UUID, replacements: dict[str, str]) -> int:
-    """Replies kept for idempotent replay: values of this case, and error messages quoting them.
+def _redact_idempotent_replies(
+    case_id: int, case_uuid: uuid.UUID, replacements: dict[str, str]
+) -> int:
+    """Replies kept for idempotent replay, whatever they echo the old values in.
 
-    A reply about the case (it names the UUID) has every string equal to an old
-    value replaced; any reply quoting an old value in a message ('…') has the quote
-    replaced. Replays then answer with the redacted text.
+    A reply may quote a value anywhere: the case itself, a batch error item
+    ("'KQZVW-4471' is repeated"), in another spelling the registry takes as the
+    same key (case, width, dashes: registry.case_keys.local_id_key), or with
+    JSON's escapes. So every reply that could hold one (those of the case's
+    institution's accounts, of curators, and any naming the case) is read as
+    JSON and each string compared in that folded form: a string that is an old
+    value becomes its replacement, a quote of it is replaced, and any other
+    string holding it becomes the redaction mark. Replays then answer that.
     """
-    quoted = [f"'{old}'" for old in replacements]
-    match = Q(response_body__contains=str(case_uuid))
-    for text in quoted:
-        match |= Q(response_body__contains=json.dumps(text)[1:-1])
+    institution_id = (
+        Case.history.filter(id=case_id).values_list("institution_id", flat=True).first()
+    )
+    needles = {local_id_key(old): new for old, new in replacements.items()}
+    candidates = IdempotencyRecord.objects.select_for_update().filter(
+        Q(user__institution_id=institution_id)
+        | Q(user__role=Role.CURATOR)
+        | Q(user__is_superuser=True)
+        | Q(response_body__contains=str(case_uuid))
+    )
     changed = 0
-    for record in IdempotencyRecord.objects.select_for_update().filter(match):
-        about_case = str(case_uuid) in record.response_body
-        body = _replaced(json.loads(record.response_body), replacements, about_case)
+    for record in candidates.iterator():
+        body = _replaced(json.loads(record.response_body), replacements, needles)
         text = json.dumps(body, cls=DjangoJSONEncoder)
         if text != record.response_body:
             record.response_body = text
@@ -141,17 +161,28 @@ def _redact_idempotent_replies(case_uuid: uuid.UUID, replacements: dict[str, str
     return changed
 
 
-def _replaced(value, replacements: dict[str, str], whole_values: bool):
+# Shorter folded values are only replaced as whole values or quotes, not found inside words.
+_MIN_FOUND_INSIDE = 4
+
+
+def _replaced(value, replacements: dict[str, str], needles: dict[str, str]):
     if isinstance(value, dict):
-        return {key: _replaced(item, replacements, whole_values) for key, item in value.items()}
+        return {
+            _replaced(key, replacements, needles): _replaced(item, replacements, needles)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_replaced(item, replacements, whole_values) for item in value]
+        return [_replaced(item, replacements, needles) for item in value]
     if not isinstance(value, str):
         return value
-    if whole_values and value in replacements:
-        return replacements[value]
+    folded = local_id_key(value)
+    if folded in needles:
+        return needles[folded]
     for old, new in replacements.items():
         value = value.replace(f"'{old}'", f"'{new}'")
+    folded = local_id_key(value)
+    if any(len(needle) >= _MIN_FOUND_INSIDE and needle in folded for needle in needles):
+        return REDACTED_TEXT
     return value
 
 

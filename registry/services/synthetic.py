@@ -221,8 +221,10 @@ def check_schema() -> None:
         (Metastasis, METASTASIS_COLUMNS),
         (Treatment, TREATMENT_COLUMNS),
     ):
-        # The record key is left to the column's default: the database draws it.
-        actual = {field.column for field in model._meta.concrete_fields} - {"record_key"}
+        # The record key is left to the column's default: the database draws it; a new
+        # case is no one's linked duplicate (registry.linkage.persons) until a curator says so.
+        defaulted = {"record_key", "linked_duplicate"}
+        actual = {field.column for field in model._meta.concrete_fields} - defaulted
         history = {field.column for field in model.history.model._meta.concrete_fields}
         tracked = set(columns) - {"updated_at"}
         if actual != set(columns) or history != tracked | set(HISTORY_COLUMNS):

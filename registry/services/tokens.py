@@ -3,20 +3,44 @@
 import datetime
 import secrets
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, transaction
 from django.utils import timezone
+from psycopg.errors import ReadOnlySqlTransaction
 
-from registry.models import ApiToken, User
+from registry.models import ApiToken, Role, User
 from registry.models.token import hash_token
 
 TOKEN_PREFIX = "rmr_"
+# The accounts a token may be issued for by someone signed in (the admin, any actor).
+DELEGABLE_ROLES = (Role.SUBMITTER, Role.ANALYST)
+
+
+def token_holders():
+    """Accounts a curator may issue tokens for: submitters and analysts, never staff."""
+    return User.objects.filter(role__in=DELEGABLE_ROLES, is_staff=False, is_superuser=False)
+
+
+def may_hold_delegated_token(user: User) -> bool:
+    return user.role in DELEGABLE_ROLES and not user.is_staff and not user.is_superuser
 
 
 @transaction.atomic
 def token_issue(
     *, user: User, name: str, valid_days: int | None = 365, actor: User | None = None
 ) -> tuple[ApiToken, str]:
-    """A new token for `user`; returns the row and the raw token to hand over once."""
+    """A new token for `user`; returns the row and the raw token to hand over once.
+
+    With an `actor` (a curator in the admin), only for submitter and analyst
+    accounts: a token for a curator, staff or superuser account would let the
+    actor act as it. Those are issued without an actor, by whoever runs
+    `manage.py issue_token` on the server, i.e. with the superuser's access.
+    """
+    if actor is not None and not (actor.is_curator and may_hold_delegated_token(user)):
+        raise PermissionDenied(
+            "Curators issue tokens for submitter and analyst accounts only; tokens for "
+            "curator, staff or superuser accounts come from `manage.py issue_token`."
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
@@ -67,5 +91,12 @@ def token_mark_used(token: ApiToken) -> None:
     """
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        try:
+            with transaction.atomic():  # a savepoint: a refusal leaves the request usable
+                ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        except DatabaseError as error:
+            # A read-only database (a standby after a failover) still serves reads.
+            if not isinstance(error.__cause__, ReadOnlySqlTransaction):
+                raise
+            return
         token.last_used_at = now

@@ -2,13 +2,66 @@
 //
 // Every number comes from the statistics API, read with the session cookie, so
 // the API's filters, permissions and protection apply unchanged. A
-// suppressed number arrives as null and is shown as "suppressed", never drawn.
+// suppressed number arrives as null and is shown as "suppressed", never drawn;
+// an empty table for an analyst says "suppressed" too, since a value with no case
+// and one with a few look the same to them. The filters and the site group opened
+// live in the address (?sex=female&group=Skin), so a view can be shared and reloaded.
 
-import { API, ProblemError, element, getJSON } from "./stats-api.js";
+import { API, ProblemError, element, getJSON, releaseName } from "./stats-api.js";
 
 const SUPPRESSED = "suppressed";
+const FILTERS = ["primary", "subtype", "sex", "age_band", "period", "status"];
+// Each topography code's site group, from the vocabulary (the page's json_script).
+const SITE_GROUPS = JSON.parse(document.getElementById("site-groups").textContent);
 
 const state = { siteGroup: null, siteChart: null };
+
+// ---------------------------------------------------------------- the address
+
+// The form and the drill-down from the address: what a shared or reloaded link shows.
+function readAddress() {
+  const params = new URLSearchParams(window.location.search);
+  const form = document.getElementById("filters");
+  for (const name of FILTERS) {
+    const field = form.elements[name];
+    if (!field || field.disabled) continue;
+    if (params.has(name)) field.value = params.get(name);
+    else if (field.tagName === "SELECT") {
+      field.value = [...field.options].find((option) => option.defaultSelected)?.value ?? "";
+    } else field.value = "";
+  }
+  state.siteGroup = params.get("group") || null;
+}
+
+// The view as an address: each filter given, a status other than the default, the group.
+function writeAddress() {
+  const form = document.getElementById("filters");
+  const params = new URLSearchParams();
+  for (const name of FILTERS) {
+    const field = form.elements[name];
+    if (!field || field.disabled) continue;
+    const value = field.value.trim();
+    const preset = field.tagName === "SELECT"
+      ? [...field.options].find((option) => option.defaultSelected)?.value ?? ""
+      : "";
+    if (value !== preset) params.set(name, value);
+  }
+  if (state.siteGroup) params.set("group", state.siteGroup);
+  const address = params.size ? `?${params}` : window.location.pathname;
+  if (address !== window.location.search) window.history.pushState(null, "", address);
+  linkOtherViews();
+}
+
+// The profile page (survival, shares, profile) opens on the primary chosen here.
+function linkOtherViews() {
+  const primary = document.getElementById("f-primary").value.trim().toUpperCase() || "C50";
+  const query = new URLSearchParams({ primary });
+  if (state.siteGroup) query.set("site", state.siteGroup);
+  for (const [id, anchor] of [["link-survival", "#survival"], ["link-shares", "#shares"],
+    ["link-profile", ""]]) {
+    document.getElementById(id).href = `/dashboard/profile/?${query}${anchor}`;
+  }
+}
 
 // ---------------------------------------------------------------- query
 
@@ -19,12 +72,10 @@ function filterParams() {
     const value = String(raw).trim();
     if (!value) continue;
     if (name === "primary") {
-      // C50 is a category, C50.9 a code: the API filters them by different names.
-      const codes = value.toUpperCase().split(",").map((v) => v.trim()).filter(Boolean);
-      const categories = codes.filter((code) => !code.includes("."));
-      const sites = codes.filter((code) => code.includes("."));
-      if (categories.length) params.set("primary_category", categories.join(","));
-      if (sites.length) params.set("primary", sites.join(","));
+      // One value per filter (analysts may not send lists): C50 is a category, C50.9 a
+      // code, and the API filters them by different names.
+      const code = value.toUpperCase();
+      params.set(code.includes(".") ? "primary" : "primary_category", code);
     } else {
       params.set(name, value);
     }
@@ -69,8 +120,19 @@ function setCsv(id, address) {
   document.getElementById(id).href = `${csvPath}?${query || ""}`;
 }
 
-// What an empty table says instead of an empty chart.
+// What an empty table says instead of an empty chart. "No data" only where the
+// numbers are exact (curators): an analyst's empty table may hide a few cases.
 const NO_CASES = "No data: no case matches these filters.";
+
+function nothingShown(body, parts, noData = NO_CASES) {
+  const rule = body.suppression;
+  if (!rule.applied) return noData;
+  const total = body.total;
+  if (total && !total.suppressed && total.cases) {
+    return `Suppressed: ${number(total.cases)} cases match, but each ${parts} has fewer than ${rule.threshold}, too few to show.`;
+  }
+  return `Suppressed: fewer than ${rule.threshold} cases match these filters (perhaps none), too few to show.`;
+}
 
 function emptyNote(text) {
   return element("p", { class: "empty", text });
@@ -105,6 +167,9 @@ function renderSites(body) {
   const wrap = document.getElementById("sites-chart-wrap");
   const empty = document.getElementById("sites-empty");
   empty.hidden = rows.length > 0;
+  empty.textContent = state.siteGroup
+    ? nothingShown(body, `site code of ${state.siteGroup}`, `No data: no case has a metastasis in ${state.siteGroup}.`)
+    : nothingShown(body, "site group");
   wrap.classList.toggle("no-data", rows.length === 0);
   wrap.style.height = `${Math.max(160, 28 * rows.length + 60)}px`;
   if (state.siteChart) state.siteChart.destroy();
@@ -147,10 +212,26 @@ function renderSites(body) {
   const heading = level === "code" ? "Site code" : "Site group";
   document.getElementById("sites-table-wrap").replaceChildren(
     table(title.textContent, [heading, "Cases", "Metastases"], tableRows));
+  document.getElementById("sites-hint").textContent = state.siteGroup
+    ? `Only the site codes of ${state.siteGroup}; the last line is the group's own count.`
+    : "Select a bar, or a group in the table, to see its site codes.";
+  document.getElementById("sites-note").hidden = !body.suppression.applied;
+}
+
+// A group's codes: the code table keeps only the codes of that group (a case with a skin
+// metastasis may have others elsewhere, which are not the group's), and its total is the
+// group's own published row, not a sum of protected numbers.
+function codesOf(group, codeBody, groupBody) {
+  const rows = codeBody.rows.filter((row) => SITE_GROUPS[row.key] === group);
+  const own = groupBody.rows.find((row) => row.key === group);
+  const label = `All of ${group}`;
+  const total = own ? { ...own, label } : { label, cases: null, metastases: null, suppressed: true };
+  return { ...codeBody, rows, total };
 }
 
 function drillInto(group) {
   state.siteGroup = group;
+  writeAddress();
   loadSites(filterParams()).then(() => document.getElementById("sites-back").focus());
 }
 
@@ -166,28 +247,34 @@ function renderHeatmap(body) {
   const shown = body.rows.flatMap((row) => row.cells)
     .filter((cell) => !cell.suppressed).map((cell) => cell.cases);
   const largest = Math.max(0, ...shown);
+  // Narrow columns: a hidden number reads "supp.", which the caption explains.
+  const plain = (item) => (item.suppressed
+    ? element("td", { class: "suppressed", title: "Suppressed: hidden to protect small groups" }, "supp.")
+    : countCell("td", item.cases, false));
   const cell = (item) => {
-    const td = countCell("td", item.cases, item.suppressed);
+    const td = plain(item);
     if (!item.suppressed) {
       td.style.background = heatColour(item.cases, largest);
       if (largest && item.cases / largest > 0.55) td.classList.add("dark");
     }
     return td;
   };
+  document.getElementById("heat-note").hidden = !body.suppression.applied;
   if (!body.rows.length) {
-    document.getElementById("heat-table-wrap").replaceChildren(emptyNote(NO_CASES));
+    document.getElementById("heat-table-wrap").replaceChildren(
+      emptyNote(nothingShown(body, "site group")));
     return;
   }
   const rows = body.rows.map((row) => element("tr", {},
     element("th", { scope: "row", text: row.label }),
     ...row.cells.map(cell),
-    countCell("td", row.total.cases, row.total.suppressed)));
+    plain(row.total)));
   rows.push(element("tr", { class: "total" },
     element("th", { scope: "row", text: "All site groups" }),
-    ...body.column_totals.map((item) => countCell("td", item.cases, item.suppressed)),
-    countCell("td", body.total.cases, body.total.suppressed)));
+    ...body.column_totals.map(plain),
+    plain(body.total)));
   document.getElementById("heat-table-wrap").replaceChildren(table(
-    "Cases per metastatic site group and subtype; darker is more",
+    "Cases per metastatic site group and subtype; darker is more; supp.: suppressed, too few cases to show",
     ["Site group", ...body.columns.map((col) => col.label), "All subtypes"],
     rows,
   ));
@@ -232,9 +319,15 @@ function renderIntervals(body) {
   const scale = Math.ceil(longest / step) * step;
   const chart = document.getElementById("intervals-chart");
   if (!body.rows.length) {
-    chart.replaceChildren(emptyNote(
-      "No data: no metastasis matching these filters has a known interval from the primary diagnosis."));
+    chart.replaceChildren(emptyNote(nothingShown(body, "site group",
+      "No data: no metastasis matching these filters has a known interval from the primary diagnosis.")));
   }
+  // Whiskers only where there are a minimum and a maximum to draw (curators).
+  const whiskers = shown.some((row) => row.min !== null && row.max !== null);
+  document.getElementById("intervals-hint").textContent = whiskers
+    ? "Box: first to third quartile; line: median; whiskers: minimum to maximum."
+    : "Box: first to third quartile; line: median. No whiskers: a minimum or a maximum is one patient's months, so analysts are not given them.";
+  document.getElementById("intervals-note").hidden = !body.suppression.applied;
   const lines = body.rows.map((row) => {
     const figure = row.suppressed
       ? element("span", { class: "suppressed" }, SUPPRESSED)
@@ -254,19 +347,25 @@ function renderIntervals(body) {
   if (body.rows.length) chart.replaceChildren(...lines);
 
   const stat = (value) => (value === null ? "" : number(value));
+  // An analyst's share with too few synchronous metastases behind it is hidden: say so.
+  const synchronous = (share) => (share === null && body.suppression.applied
+    ? element("td", { class: "suppressed", title: "Suppressed: too few to show" }, "supp.")
+    : element("td", { class: "num", text: share === null ? "" : `${Math.round(share * 100)}%` }));
+  // Min and max only where they are given (curators): analysts' would be empty columns.
+  const extremes = whiskers ? ["min", "max"] : [];
   const tableRows = [...body.rows, { ...body.total, key: "" }].map((row) => {
     const cells = row.suppressed
-      ? [element("td", { class: "suppressed", colspan: 8 }, SUPPRESSED)]
-      : [row.cases, row.metastases, row.median, row.q1, row.q3, row.min, row.max]
+      ? [element("td", { class: "suppressed", colspan: 6 + extremes.length }, SUPPRESSED)]
+      : ["cases", "metastases", "median", "q1", "q3", ...extremes].map((name) => row[name])
         .map((value) => element("td", { class: "num", text: stat(value) }))
-        .concat(element("td", { class: "num", text: row.share_synchronous === null ? ""
-          : `${Math.round(row.share_synchronous * 100)}%` }));
+        .concat(synchronous(row.share_synchronous));
     return element("tr", row.key ? {} : { class: "total" },
       element("th", { scope: "row", text: row.label }), ...cells);
   });
   document.getElementById("intervals-table-wrap").replaceChildren(table(
-    "Months from primary diagnosis to metastasis per site group",
-    ["Site group", "Cases", "Metastases (n)", "Median", "Q1", "Q3", "Min", "Max", "Synchronous"],
+    `Months from primary diagnosis to metastasis per site group${body.suppression.applied ? "; supp.: suppressed" : ""}`,
+    ["Site group", "Cases", "n (metas\u00ADtases)", "Median", "Q1", "Q3",
+      ...(whiskers ? ["Min", "Max"] : []), "Synchro\u00ADnous"],
     tableRows,
   ));
 }
@@ -274,12 +373,20 @@ function renderIntervals(body) {
 // ---------------------------------------------------------------- loading
 
 async function loadSites(filters) {
-  const options = state.siteGroup
-    ? { group_by: "code", site_group: state.siteGroup }
-    : { group_by: "site_group" };
-  const address = url("", options, filters);
-  setCsv("sites-csv", address);
-  renderSites(await getJSON(address));
+  const groups = url("", { group_by: "site_group" }, filters);
+  const csv = document.getElementById("sites-csv");
+  if (!state.siteGroup) {
+    setCsv("sites-csv", groups);
+    csv.textContent = "Download CSV";
+    renderSites(await getJSON(groups));
+    return;
+  }
+  // The API's CSV of every site code (with its provenance header): the group's codes are in it.
+  const codes = url("", { group_by: "code" }, filters);
+  setCsv("sites-csv", codes);
+  csv.textContent = "Download CSV (every site code)";
+  const [codeBody, groupBody] = await Promise.all([getJSON(codes), getJSON(groups)]);
+  renderSites(codesOf(state.siteGroup, codeBody, groupBody));
 }
 
 async function loadAll() {
@@ -298,12 +405,14 @@ async function loadAll() {
     renderHeatmap(heatBody);
     renderIntervals(intervalsBody);
     const total = heatBody.total;
-    status.textContent = total.suppressed
+    const release = releaseName(heatBody);
+    status.textContent = (total.suppressed
       ? "Too few cases match these filters to show their number."
-      : `${number(total.cases)} cases (${heatBody.counted_statuses.join(", ")}) match these filters.`;
+      : `${number(total.cases)} cases (${heatBody.counted_statuses.join(", ")}) match these filters.`)
+      + (release ? ` Release ${release}.` : "");
     const rule = heatBody.suppression;
     document.getElementById("suppression").textContent = rule.applied
-      ? `Counts are perturbed slightly (by at most 2) so that no patient can be worked out; values with fewer than ${rule.threshold} cases are left out or shown as “${SUPPRESSED}”.`
+      ? `Counts are perturbed slightly (by at most 2) so that no patient can be worked out; values with fewer than ${rule.threshold} cases are left out or shown as “${SUPPRESSED}”. Each number is protected separately, so figures side by side need not add up.`
       : "You see exact counts (curator).";
   } catch (error) {
     status.textContent = error instanceof ProblemError ? error.message : `Could not load: ${error}`;
@@ -334,14 +443,29 @@ function start() {
   const form = document.getElementById("filters");
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (form.reportValidity()) loadAll();
+    if (!form.reportValidity()) return;
+    writeAddress();
+    loadAll();
   });
-  form.addEventListener("reset", () => setTimeout(loadAll));
+  form.addEventListener("reset", () => setTimeout(() => {
+    state.siteGroup = null;
+    writeAddress();
+    loadAll();
+  }));
   document.getElementById("sites-back").addEventListener("click", () => {
     state.siteGroup = null;
+    writeAddress();
     loadSites(filterParams());
   });
+  // Back and forward walk through the views seen, as links do.
+  window.addEventListener("popstate", () => {
+    readAddress();
+    linkOtherViews();
+    loadAll();
+  });
   wireTableToggles();
+  readAddress();
+  linkOtherViews();
   loadAll();
 }
 

@@ -31,3 +31,10 @@ export function element(tag, attributes = {}, ...children) {
   node.append(...children);
   return node;
 }
+
+// The release a statistics answer counts, when it names one (a name or an object with one).
+export function releaseName(body) {
+  const release = body.release;
+  if (!release) return "";
+  return typeof release === "string" ? release : release.name || release.label || "";
+}
