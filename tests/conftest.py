@@ -58,6 +58,17 @@ def tier_of(item) -> str:
     return "domain"
 
 
+def is_transactional(item) -> bool:
+    """A test whose end flushes every table (vocabularies too): pytest-django runs them last."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(
+        fixtures & {"transactional_db", "live_server"}
+        or (marker is not None and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
@@ -66,9 +77,11 @@ def pytest_collection_modifyitems(config, items):
     if hasattr(config, "workerinput"):
         # Under pytest-xdist the slowest tiers go first: a worker that finishes the
         # quick tail early steals from the other's queue instead of idling while one
-        # long fuzzing item runs last. Every worker sorts alike, as xdist requires.
+        # long fuzzing item runs last. Transactional tests stay last, as pytest-django
+        # orders them: their flush empties the vocabularies the others need. Every
+        # worker sorts alike, as xdist requires.
         slow_first = {"contract": 0, "e2e": 1}
-        items.sort(key=lambda item: slow_first.get(tier_of(item), 2))
+        items.sort(key=lambda item: (is_transactional(item), slow_first.get(tier_of(item), 2)))
 
 
 @pytest.fixture(scope="session")
