@@ -22,3 +22,8 @@ def cells_of(body: dict) -> dict[tuple[str, str], int]:
         for cell in row["cells"]
         if cell["cases"] not in (0, None)
     }
+
+
+def csv_data_lines(response) -> list[str]:
+    """A statistics CSV's lines after its `# …` provenance lines: the header, then the rows."""
+    return [line for line in response.content.decode().splitlines() if not line.startswith("#")]

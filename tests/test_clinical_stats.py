@@ -20,7 +20,7 @@ from registry.services.cases import case_create, case_review
 from registry.stats import MONTH_BANDS, NO_TREATMENT, Dimension, month_band_key
 from tests.api_helpers import client_for
 from tests.factories import InstitutionFactory, founding_payload
-from tests.stats_helpers import STATS, cells_of, get, rows_of
+from tests.stats_helpers import STATS, cells_of, csv_data_lines, get, rows_of
 from tests.test_stats import PROPERTY_SETTINGS, rolled_back
 
 # No shrinking: each example writes cases, and a failure prints its example anyway.
@@ -298,7 +298,7 @@ def test_clinical_counts_as_csv_show_the_json_numbers(curator, db):
     response = client.get(STATS + "counts/", {"by": "months_to_metastasis", "format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    lines = response.content.decode().splitlines()
+    lines = csv_data_lines(response)
     assert lines[0] == "key,label,cases,suppressed"
     assert "7-12,7 to 12 months,1,false" in lines
     assert "unknown,Unknown,1,false" in lines

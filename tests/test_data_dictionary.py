@@ -45,6 +45,7 @@ VALUES = {
     "modality": "surgery",
     "response": "PD",
     "vital_status": "dead",
+    "diagnostic_sequence": "metastasis_first",
 }
 
 
@@ -54,6 +55,10 @@ def synthetic(db):
     # synth makes hospital cases only: a few published case reports for `source`.
     Case.objects.filter(pk__in=Case.objects.order_by("pk").values("pk")[:5]).update(
         source="literature"
+    )
+    # synth leaves what was found first unknown: a few metastases that led to the primary.
+    Case.objects.filter(pk__in=Case.objects.order_by("-pk").values("pk")[:5]).update(
+        diagnostic_sequence="metastasis_first"
     )
     return Case.objects.count()
 

@@ -7,6 +7,7 @@ from registry.selectors import CaseFilters, CountedSelection
 from registry.stats import Dimension
 from registry.stats.survival import TIME_POINTS, survival
 from tests.api_helpers import client_for
+from tests.stats_helpers import csv_data_lines
 from tests.test_clinical_stats import ClinicalSpec, Lesion, create_clinical_cases
 
 SURVIVAL = "/api/v1/stats/survival/"
@@ -163,7 +164,7 @@ def test_survival_as_csv_is_one_line_per_point(cohorts, curator):
     response = client_for(curator).get(SURVIVAL, {"by": "site", "format": "csv"})
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="survival.csv"'
-    lines = response.content.decode().splitlines()
+    lines = csv_data_lines(response)
     assert lines[0] == "group_key,group_label,months,at_risk,survival,lower,upper,deaths,censored"
     assert lines[1].startswith("all,All cases,0,52,1.0,")
 
@@ -303,11 +304,12 @@ def test_the_same_cases_give_an_analyst_the_same_curve_by_any_route(cohorts, ana
             assert group["points"][0]["at_risk"] == group["cases"]
 
 
-def test_a_profile_is_json_only_and_says_so(curator, db):
+def test_a_profile_as_csv_is_its_long_form(curator, db):
+    """The profile has a CSV too (issue 25): one line per figure, after its provenance."""
     response = client_for(curator).get(PROFILE, {"site": "C44.4", "format": "csv"})
-    assert response.status_code == 400
-    error = response.json()["errors"][0]
-    assert (error["field"], error["message"]) == ("format", "Use json.")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert csv_data_lines(response)[0] == "part,key,label,measure,value,suppressed"
 
 
 def test_a_share_that_would_tell_the_few_cases_without_the_site_is_withheld(db, analyst):
