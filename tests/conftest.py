@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
+from pytest_django.plugin import blocking_manager_key
 
 from registry.models import Role
 from registry.services.cases import case_create
@@ -160,6 +161,21 @@ def case_of_a(hospital_a, submitter_a):
 
 
 # ---------------------------------------------------------------- transactional tests
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Every transactional test puts the vocabularies back after its flush.
+
+    Sorting them last is not enough under xdist's work stealing: a worker that has
+    run its transactional tail can still steal ordinary tests from the other. Done
+    after every fixture of the test is torn down, so after the flush whichever
+    fixture or marker asked for it.
+    """
+    yield
+    if is_transactional(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            load_vocabularies()
 
 
 @pytest.fixture
