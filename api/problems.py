@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from registry.complements import DifferencingRefused
 from registry.error_codes import ErrorCode
 from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
@@ -26,6 +27,15 @@ from registry.services.cases import StaleVersion
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 logger = logging.getLogger("api.problems")
+
+
+class FilterRemovesTooFew(exceptions.ValidationError):
+    """400 naming each filter that removes too few cases from the rest of an analyst's query."""
+
+    problem_code = ErrorCode.FILTER_REMOVES_TOO_FEW
+    problem_detail = (
+        "A filter removes too few cases from the rest of the query to be shown; see errors."
+    )
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -117,6 +127,8 @@ def _as_api_exception(exc: Exception) -> Exception:
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         return exceptions.ValidationError(detail)
+    if isinstance(exc, DifferencingRefused):
+        return FilterRemovesTooFew(exc.refused, code=ErrorCode.FILTER_REMOVES_TOO_FEW)
     if isinstance(exc, StaleVersion):
         if exc.current_version is None:
             return PreconditionFailed("If-Match names a version, but there is no such case.")
@@ -165,8 +177,8 @@ def problem_exception_handler(exc, context):
     errors = None
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
-        detail = "The request has invalid fields; see errors."
-        code = ErrorCode.INVALID
+        detail = getattr(exc, "problem_detail", "The request has invalid fields; see errors.")
+        code = getattr(exc, "problem_code", ErrorCode.INVALID)
     elif isinstance(exc.detail, dict | list):
         detail = "; ".join(e["message"] for e in field_errors(exc.detail))
     else:
