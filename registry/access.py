@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from registry.complements import DifferencingRefused, check_complements  # noqa: F401
 from registry.data_dictionary import (  # noqa: F401  (the data dictionary's names, kept here)
     AGE_BAND_SCHEMES,
     DEFAULT_AGE_BAND_SCHEME,
@@ -38,7 +39,6 @@ from registry.data_dictionary import (  # noqa: F401  (the data dictionary's nam
     published_periods,
     ranges_condition,
 )
-from registry.complements import DifferencingRefused, check_complements  # noqa: F401
 from registry.disclosure import Tally, publish
 from registry.models import Case, Institution, ReviewStatus, Role, User
 

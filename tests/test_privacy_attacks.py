@@ -773,9 +773,7 @@ def test_a_decade_against_its_broad_band_and_a_year_against_its_period_are_refus
     analyst_client,
 ):
     scalp_cases_and_one_patient(Spec(metastases=(("C44.4", None),), age=65, year=2017))
-    assert refused_filters(analyst_client, by="sex", site="C44.4", age_band="50-59") == {
-        "age_band"
-    }
+    assert refused_filters(analyst_client, by="sex", site="C44.4", age_band="50-59") == {"age_band"}
     assert refused_filters(analyst_client, by="sex", site="C44.4", period="2019") == {"period"}
     # A broad band is the widest grouping: only leaving it out is compared.
     assert answered(analyst_client, by="sex", age_band="50-69")
