@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -812,3 +813,30 @@ def test_breast_cancer_in_women_answers_when_there_are_enough_men(analyst_client
         pk__in=Case.objects.filter(sex="male").values("pk")[:3]
     ).update(sex="unknown", primary_site_id="C34.9")
     assert refused_filters(analyst_client, by="age_band", primary_category="C50", sex="female")
+
+
+def test_a_subtype_implies_its_breast_primary_so_naming_both_is_answered(analyst_client):
+    """subtype=triple_negative removes nobody from primary_category=C50 by definition."""
+    others = [Spec(metastases=(("C44.4", None),), subtype="luminal_a_like")] * BIG
+    scalp_cases_and_one_patient(Spec(subtype="triple_negative"), others=others)
+    Case.objects.filter(subtype=None).update(subtype_id="triple_negative")
+    assert answered(analyst_client, by="sex", subtype="triple_negative")["total"]["cases"]
+    both = {"subtype": "triple_negative", "primary_category": "C50"}
+    assert answered(analyst_client, by="sex", **both)["total"]["cases"]
+    # Leaving out the subtype is still compared: with few other breast cases, refused.
+    others = Case.objects.filter(subtype_id="luminal_a_like").values("pk")[THRESHOLD - 1 :]
+    Case.objects.filter(pk__in=others).update(primary_site_id="C34.9", subtype=None)
+    assert refused_filters(analyst_client, by="sex", **both) == {"subtype"}
+
+
+def test_the_populations_are_counted_in_one_statement_and_never_for_curators(
+    analyst_client, curator_client
+):
+    scalp_cases_and_one_patient(Spec(metastases=(("C44.4", None),), sex="male"))
+    query = {"by": "sex", "site": "C44.4", "sex": "female", "age_band": "50-59"}
+    query |= {"period": "2019", "source": "hospital"}
+    for client, expected in ((analyst_client, 1), (curator_client, 0)):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(STATS + "counts/", query)
+        populations = [q for q in queries.captured_queries if "FILTER (WHERE" in q["sql"]]
+        assert len(populations) == expected, [q["sql"][:200] for q in populations]
