@@ -532,7 +532,8 @@ def test_an_analysts_site_count_is_one_statement_over_the_counted_metastases_alo
     attack_cases, analyst_client
 ):
     with CaptureQueriesContext(connection) as queries:
-        get(analyst_client, "", group_by="site_group", sex="female")
+        # (not sex=female: it removes too few cases here, which registry.complements refuses)
+        get(analyst_client, "", group_by="site_group", age_band="50-69")
     grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
     assert len(grouped) == 1
     assert "registry_countedmetastasis" in grouped[0] and "SUM(DISTINCT" in grouped[0]
