@@ -22,10 +22,13 @@ from collections import Counter, defaultdict
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from registry import complements
+from registry.data_dictionary import filter_conditions
 from registry.models import Case, Metastasis, ReviewStatus, Topography
 from tests import disclosure_attacker as attacker
 from tests.api_helpers import client_for
@@ -867,3 +870,43 @@ def test_the_documented_analyst_questions_still_answer(registry, analyst_client,
     for path, query in DOCUMENTED_QUESTIONS:
         response = analyst_client.get(STATS + path, query)
         assert response.status_code == 200, (path, query, response.content)
+
+
+FILTER_POOL = {
+    "site": ("C44.4",),
+    "site_category": ("C44",),
+    "site_group": ("Bone",),
+    "primary_category": ("C50",),
+    "subtype": ("triple_negative",),
+    "sex": ("female",),
+    "age_band": ("50-59",),
+    "period": ("2015-2019",),
+    "source": ("hospital",),
+}
+
+
+@given(
+    cases=st.lists(specs, min_size=5, max_size=30),
+    queries=st.lists(
+        st.sets(st.sampled_from(sorted(FILTER_POOL)), min_size=0, max_size=4),
+        min_size=1,
+        max_size=6,
+    ),
+)
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_one_statement_counts_each_population_as_the_filters_select_it(cases, queries):
+    """The populations' counts and key sums, counted together, are each query's own."""
+    with rolled_back():
+        create_cases(cases)
+        counted = Case.objects.filter(status=ReviewStatus.VERIFIED)
+        given = [{name: FILTER_POOL[name] for name in sorted(names)} for names in queries]
+        together = complements._count(counted, given)
+        for query, tally in zip(given, together, strict=True):
+            alone = counted.filter(filter_conditions(query)).aggregate(
+                n=Count("pk"), key_sum=Sum("record_key")
+            )
+            assert (tally.n, tally.key_sum) == (alone["n"], alone["key_sum"] or 0), query
