@@ -22,6 +22,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.faults import fault_of
 from registry.access import ReleaseRetired
+from registry.complements import DifferencingRefused
 from registry.error_codes import ErrorCode
 from registry.review import ReviewTransitionRefused
 from registry.services.batch import BatchTooLarge
@@ -33,6 +34,15 @@ MAX_PROBLEM_ERRORS = 100
 # A failover or a cache restart takes seconds; clients retry with the same Idempotency-Key.
 FAULT_RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("api.problems")
+
+
+class FilterRemovesTooFew(exceptions.ValidationError):
+    """400 naming each filter that removes too few cases from the rest of an analyst's query."""
+
+    problem_code = ErrorCode.FILTER_REMOVES_TOO_FEW
+    problem_detail = (
+        "A filter removes too few cases from the rest of the query to be shown; see errors."
+    )
 
 
 class PreconditionFailed(exceptions.APIException):
@@ -138,6 +148,8 @@ def _as_api_exception(exc: Exception) -> Exception:
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         return exceptions.ValidationError(detail)
+    if isinstance(exc, DifferencingRefused):
+        return FilterRemovesTooFew(exc.refused, code=ErrorCode.FILTER_REMOVES_TOO_FEW)
     if isinstance(exc, StaleVersion):
         if exc.current_version is None:
             return PreconditionFailed("If-Match names a version, but there is no such case.")
@@ -194,11 +206,11 @@ def problem_exception_handler(exc, context):
     omitted = 0
     if isinstance(exc, exceptions.ValidationError):
         errors = field_errors(exc.detail)
-        detail = "The request has invalid fields; see errors."
-        code = ErrorCode.INVALID
+        detail = getattr(exc, "problem_detail", "The request has invalid fields; see errors.")
+        code = getattr(exc, "problem_code", ErrorCode.INVALID)
         if len(errors) > MAX_PROBLEM_ERRORS:
             errors, omitted = errors[:MAX_PROBLEM_ERRORS], len(errors) - MAX_PROBLEM_ERRORS
-            detail = f"The request has invalid fields; see errors ({omitted} more not listed)."
+            detail = f"{detail.removesuffix('.')} ({omitted} more not listed)."
     elif isinstance(exc.detail, dict | list):
         detail = "; ".join(e["message"] for e in field_errors(exc.detail))
     else:

@@ -52,6 +52,11 @@ class RegistryAutoSchema(AutoSchema):
         writes = method in ("POST", "PUT", "PATCH")
         if writes or method == "GET":
             statuses["400"] = "Invalid input or query parameter; `errors` names each field"
+        if method == "GET" and self.path.startswith("/api/v1/stats/"):
+            statuses["400"] += (
+                "; for analysts also (code filter_removes_too_few) a filter that removes too "
+                "few cases from the rest of the query to be shown (docs/statistics.md)"
+            )
         if writes:
             statuses["413"] = "The request body is too large"
             statuses["415"] = "The body is not application/json in UTF-8 (or UTF-16/32)"

@@ -11,7 +11,9 @@ it: a rule written twice drifts, and a privacy promise that drifts is broken.
   published granularity (`ANALYST_FILTERS`, from `registry.data_dictionary`),
   one value per filter or one published grouping, never a list (a union),
   no row-identifying parameter (`q`, institution, free age or year ranges).
-  Everything else is refused, naming the parameter.
+  Everything else is refused, naming the parameter. A query whose cases would be
+  published is also refused when one filter removes too few cases from the rest of
+  it (`registry.complements`: no differencing of sub-populations).
   Every number they see is protected by `registry.disclosure`.
 """
 
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from registry.complements import DifferencingRefused, check_complements  # noqa: F401
 from registry.data_dictionary import (  # noqa: F401  (the data dictionary's names, kept here)
     AGE_BAND_SCHEMES,
     DEFAULT_AGE_BAND_SCHEME,
@@ -167,7 +170,8 @@ def statistics_access(user: User) -> StatisticsAccess:
 def check_statistics_query(
     user: User, *, parameters: dict[str, object], age_bands: tuple[int, ...] | None = None
 ) -> None:
-    """Refuse what the user may not ask, naming each parameter (ValidationError).
+    """Refuse what the user may not ask, naming each parameter (ValidationError), and a
+    published query one of whose filters removes too few cases (DifferencingRefused).
 
     `parameters` are the filters given (name -> validated value); `age_bands` the
     lower bounds of the age bands asked for, if any.
@@ -193,6 +197,9 @@ def check_statistics_query(
         refused["bands"] = f"Analysts use a published age band scheme: {schemes}."
     if refused:
         raise ValidationError(refused)
+    # Only a query the analyst may ask is counted: its populations, in one statement.
+    counted = Case.objects.filter(counted_by(user))
+    check_complements(counted, parameters, settings.REGISTRY_MIN_CELL_COUNT)
 
 
 # ---------------------------------------------------------------- releases

@@ -16,6 +16,7 @@ class ErrorCode(enum.StrEnum):
     BAD_REQUEST = "bad_request"
     TOO_DEEP = "too_deep"
     REPEATED_IN_BATCH = "repeated_in_batch"
+    FILTER_REMOVES_TOO_FEW = "filter_removes_too_few"  # analysts: registry.complements
     # 403, 404, 409, 412: the request meets the registry's state
     PERMISSION_DENIED = "permission_denied"
     CSRF_FAILED = "csrf_failed"

@@ -113,10 +113,11 @@ def test_an_answer_names_its_release_in_json_and_csv(released, analyst):
     assert body["generated_at"] == released.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert "release 2026.1" in body["provenance"]
     assert "counts below 11 suppressed" in body["provenance"]
-    text = client.get(STATS + "sites.csv", {"primary_category": "C50"}).content.decode()
+    # Skin: the lung cases it leaves out are enough that the filter may be used.
+    text = client.get(STATS + "sites.csv", {"site_group": "Skin"}).content.decode()
     header = [line for line in text.splitlines() if line.startswith("#")]
     assert "# release: 2026.1" in header
-    assert "# filters: primary_category=C50" in header
+    assert "# filters: site_group=Skin" in header
     assert "# counted: verified" in header
     assert "# threshold: 11" in header and "# protection: cell_key" in header
     rows = list(csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#")))
@@ -141,7 +142,7 @@ def test_curators_count_live_data_by_default(released, curator):
 
 
 def test_analysts_count_the_newest_release_and_may_name_an_older_one(released, analyst):
-    add_cases(12, site="C71.9", start=400)
+    add_cases(15, site="C71.9", start=400)  # 15: shown whatever the keyed jitter
     newer = release_create(name="2026.2")
     client = client_for(analyst)
     assert client.get(STATS).json()["release"] == newer.name
@@ -242,7 +243,7 @@ def test_release_notes_count_added_removed_and_changed_cases_per_site_group(
     released, curator, analyst
 ):
     assert released.changes["added"]["total"][0] == 50
-    add_cases(13, site="C71.9", start=500)
+    add_cases(16, site="C71.9", start=500)  # 16: shown whatever the keyed jitter
     for case in Case.objects.filter(metastases__site="C34.9")[:12]:
         reject(case)
     changed = Case.objects.filter(metastases__site="C44.4", status=ReviewStatus.VERIFIED)[:2]
@@ -253,14 +254,14 @@ def test_release_notes_count_added_removed_and_changed_cases_per_site_group(
         kind: (found["total"][0], {g: p[0] for g, p in found["site_groups"].items()})
         for kind, found in notes.items()
     }
-    assert exact["added"] == (13, {"Brain and CNS": 13})
+    assert exact["added"] == (16, {"Brain and CNS": 16})
     assert exact["removed"] == (12, {"Lung": 12})
     assert exact["changed"] == (2, {"Skin": 2})
 
     release = Release.objects.get(name="2026.2")
     shown = client_for(analyst).get("/api/v1/releases/2026.2/").json()["changes"]
     assert shown["changed"]["total"] is None  # 2 cases: below the threshold
-    assert shown["added"]["site_groups"]["Brain and CNS"] in range(11, 16)
+    assert shown["added"]["site_groups"]["Brain and CNS"] in range(14, 19)
     assert (
         client_for(curator).get("/api/v1/releases/2026.2/").json()["changes"]["changed"]["total"]
         == 2
@@ -348,11 +349,11 @@ def test_citation_errors_are_problems(released, client, path, params, status):
 
 
 def test_the_provenance_line_is_one_line_naming_release_filters_and_protection(released, analyst):
-    body = client_for(analyst).get(STATS, {"primary_category": "C50", "sex": "female"}).json()
+    body = client_for(analyst).get(STATS, {"site_group": "Skin"}).json()
     line = body["provenance"]
     assert "\n" not in line
     assert "release 2026.1" in line and released.checksum[:19] in line
-    assert "filters: primary_category=C50; sex=female" in line
+    assert "filters: site_group=Skin;" in line
     assert "cell-key" in line
 
 
@@ -467,6 +468,9 @@ def test_every_csv_starts_with_its_provenance_and_parses_after_it(
     options = {"counts.csv": {"by": "sex"}, "crosstab.csv": {"rows": "sex", "cols": "site_group"}}
     params = {name: ",".join(values) for name, values in chosen.items()}
     response = client_for(analyst).get(STATS + endpoint, {**params, **options.get(endpoint, {})})
+    if response.status_code == 400:  # a filter that leaves out too few cases is refused
+        assert response.json()["code"] == "filter_removes_too_few"
+        hypothesis.assume(False)
     assert response.status_code == 200
     lines = response.content.decode().split("\r\n")
     comments = [line for line in lines if line.startswith("#")]

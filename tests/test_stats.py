@@ -493,8 +493,9 @@ def test_intervals_leave_small_rows_out_and_give_analysts_no_extremes(
     assert abs(bone["cases"] - 26) <= 2 and abs(bone["metastases"] - 26) <= 2
     assert bone["min"] is None and bone["max"] is None
     # 14 at 12 months and 12 at 24: with counts perturbed by up to 2, the histogram's
-    # median lies in the 7-12 or the 13-24 month bin.
-    assert 7 <= bone["median"] <= 25
+    # median lies in the 7-12 or the 13-24 month bin; or, when the keyed jitter hides the
+    # bin of 12, the bins merge and a median inside the merged bin is not given.
+    assert bone["median"] is None or 7 <= bone["median"] <= 25
     lung = seen["Lung"]
     # 11 synchronous lesions: at the threshold, so published or hidden by the keyed jitter.
     if lung["share_synchronous"] is not None:
@@ -544,7 +545,8 @@ def test_an_analysts_site_count_is_one_statement_over_the_counted_metastases_alo
     attack_cases, analyst_client
 ):
     with CaptureQueriesContext(connection) as queries:
-        get(analyst_client, "", group_by="site_group", sex="female")
+        # (not sex=female: it removes too few cases here, which registry.complements refuses)
+        get(analyst_client, "", group_by="site_group", age_band="50-69")
     grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
     assert len(grouped) == 1
     assert "registry_countedmetastasis" in grouped[0] and "SUM(DISTINCT" in grouped[0]

@@ -10,6 +10,7 @@ already tell).
 
 import re
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions
@@ -17,6 +18,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import provenance
 from api.pagination import CasePagination
 from api.permissions import CanReadStatistics
 from api.serializers import clinical_stats
@@ -26,7 +28,9 @@ from api.serializers.atlas import (
     SimilarQuerySerializer,
 )
 from registry import access, atlas
+from registry.complements import DifferencingRefused
 from registry.models import Case
+from registry.releases import snapshot
 from registry.selectors import CaseFilters, CountedSelection, given_filters
 from registry.stats import profile
 
@@ -172,13 +176,22 @@ class SimilarCasesView(APIView):
             return None
         level = "site" if "." in query.site else "site_category"
         filters = CaseFilters(primary_category=(query.primary[:3],), **{level: (query.site,)})
-        access.check_statistics_query(request.user, parameters=given_filters(filters))
-        selection = CountedSelection(request.user, filters)
-        found = profile.site_profile(
-            selection=selection, level=profile.SITE_FILTERS[level], site=query.site
-        )
+        # Counted as stats/profile/ counts it: the release analysts count, the same checks.
+        release = access.counted_release(request.user, None)
         policy = access.statistics_access(request.user)
-        return clinical_stats.site_profile_document(found, filters=filters, access=policy)
+        if release is not None:
+            policy = access.counting_release(policy)
+        with snapshot.reading(release):
+            try:
+                access.check_statistics_query(request.user, parameters=given_filters(filters))
+            except (DjangoValidationError, DifferencingRefused):
+                return None  # a profile stats/profile/ would refuse is not given here either
+            selection = CountedSelection(request.user, filters)
+            found = profile.site_profile(
+                selection=selection, level=profile.SITE_FILTERS[level], site=query.site
+            )
+        document = clinical_stats.site_profile_document(found, filters=filters, access=policy)
+        return document | provenance.stamp(release=release, document=document, access=policy)
 
 
 def _match(found: atlas.Match) -> dict:

@@ -85,23 +85,25 @@ class StatisticsView(APIView):
         options = self.options_class(data=request.query_params)
         options.is_valid(raise_exception=True)
         bands = options.validated_data.get("bands")
-        access.check_statistics_query(
-            request.user,
-            parameters=given_filters(filters),
-            age_bands=bands.lower_bounds if bands is not None else None,
-        )
         chosen = shapes.ReleaseOption(data=request.query_params)
         chosen.is_valid(raise_exception=True)
         release = access.counted_release(request.user, chosen.validated_data.get("release"))
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
         if not policy.exact:
-            # The release is part of the question: one table asked of two releases differs.
+            # Every question is recorded, a refused one too; the release is part of it:
+            # one table asked of two releases differs.
             asked = {**options.validated_data, "release": getattr(release, "name", None)}
             self.log_question(request, filters, asked)
         if release is not None:
             policy = access.counting_release(policy)
         with snapshot.reading(release):
+            # Inside the release: the differencing check counts what the answer counts.
+            access.check_statistics_query(
+                request.user,
+                parameters=given_filters(filters),
+                age_bands=bands.lower_bounds if bands is not None else None,
+            )
             body = self.count(selection, filters=filters, access=policy, **options.validated_data)
         body |= provenance.stamp(release=release, document=body, access=policy)
         return Response(self.document_class(body).data)
