@@ -90,11 +90,7 @@ class StatisticsView(APIView):
         release = access.counted_release(request.user, chosen.validated_data.get("release"))
         selection = CountedSelection(request.user, filters)
         policy = access.statistics_access(request.user)
-        if not policy.exact:
-            # Every question is recorded, a refused one too; the release is part of it:
-            # one table asked of two releases differs.
-            asked = {**options.validated_data, "release": getattr(release, "name", None)}
-            self.log_question(request, filters, asked)
+        asker = policy
         if release is not None:
             policy = access.counting_release(policy)
         with snapshot.reading(release):
@@ -104,6 +100,11 @@ class StatisticsView(APIView):
                 parameters=given_filters(filters),
                 age_bands=bands.lower_bounds if bands is not None else None,
             )
+            if not asker.exact:
+                # A question is recorded once it may be asked; the release is part of it:
+                # one table asked of two releases differs.
+                asked = {**options.validated_data, "release": getattr(release, "name", None)}
+                self.log_question(request, filters, asked)
             body = self.count(selection, filters=filters, access=policy, **options.validated_data)
         body |= provenance.stamp(release=release, document=body, access=policy)
         return Response(self.document_class(body).data)
