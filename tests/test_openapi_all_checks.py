@@ -30,6 +30,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from api.throttling import FailedTokenThrottle
 from registry.services.tokens import token_issue
 from tests.openapi_helpers import CSV_TWIN, api_schema
 
@@ -67,6 +68,14 @@ DOCUMENT_TYPES = ("application/json", "application/problem+json", "application/f
 
 # Loaded at collection: one pytest item per operation, which xdist spreads (openapi_helpers).
 SCHEMA = api_schema(SchemathesisConfig.from_dict(CONFIG))
+
+
+@pytest.fixture(autouse=True)
+def _invalid_tokens_unbudgeted(monkeypatch):
+    """The invalid-authentication probe sends bad tokens by the hundred from one address;
+    the per-address budget for them is tested in tests/test_hostile_lockout.py."""
+    rates = {**FailedTokenThrottle.THROTTLE_RATES, "failed_token": "1000000/minute"}
+    monkeypatch.setattr(FailedTokenThrottle, "THROTTLE_RATES", rates)
 
 
 @pytest.fixture
