@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import re
+import time
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, connections, transaction
@@ -400,7 +401,9 @@ class StatisticsPoolMiddleware:
     made a hospital's trivial read wait 25 s for a worker. A statistics request
     takes one of the slots, a PostgreSQL transaction-scoped advisory lock (shared
     by every worker and server, dropped by the server when the transaction ends or
-    the worker dies), or answers 503 `statistics_busy` with Retry-After at once.
+    the worker dies). When all are taken it waits up to API_STATISTICS_WAIT_MS for
+    one (a dashboard asks three or four tables at once), then answers 503
+    `statistics_busy` with Retry-After.
     One transaction holds the lock, so it works behind PgBouncer in transaction mode.
     """
 
@@ -417,7 +420,12 @@ class StatisticsPoolMiddleware:
         ):
             return self.get_response(request)
         with transaction.atomic():
-            if statistics_slot_take(slots) is None:
+            deadline = time.monotonic() + settings.API_STATISTICS_WAIT_MS / 1000
+            slot = statistics_slot_take(slots)
+            while slot is None and time.monotonic() < deadline:
+                time.sleep(STATISTICS_POLL_SECONDS)
+                slot = statistics_slot_take(slots)
+            if slot is None:
                 response = problem_response(
                     503,
                     f"All {slots} statistics slots are busy; retry in a few seconds.",
@@ -426,6 +434,10 @@ class StatisticsPoolMiddleware:
                 response["Retry-After"] = str(STATISTICS_RETRY_AFTER_SECONDS)
                 return response
             return self.get_response(request)
+
+
+# How often a waiting statistics request looks for a free slot.
+STATISTICS_POLL_SECONDS = 0.05
 
 
 def statistics_slot_take(slots: int) -> int | None:

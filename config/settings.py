@@ -262,6 +262,8 @@ API_REQUEST_BUDGET_MS = env_int("API_REQUEST_BUDGET_MS", 10_000)
 # Statistics requests running at once across every worker and server (0: no pool); more
 # wait for nothing: 503 with Retry-After, so hospitals' reads and writes keep their workers.
 API_STATISTICS_CONCURRENCY = env_int("API_STATISTICS_CONCURRENCY", 2)
+# How long a statistics request waits for a free slot before its 503.
+API_STATISTICS_WAIT_MS = env_int("API_STATISTICS_WAIT_MS", 5000)
 STATISTICS_PATH_PREFIXES = ("/api/v1/stats/",)
 PATIENT_LEVEL_PATH_PREFIXES = ("/api/v1/cases/", "/api/v1/fhir/")
 

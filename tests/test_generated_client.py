@@ -31,6 +31,8 @@ GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 PACKAGE = "registry_client"
 GENERATED_INTO = ("--output-path", PACKAGE, "--overwrite")
 
+TEXT_FORMATS = {"application/x-yaml": "text/plain", "application/x-bibtex": "text/plain"}
+
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
@@ -48,8 +50,15 @@ def generate_client(base_url: str, where: Path):
     assert schema.status_code == 200
     (where / "schema.json").write_bytes(schema.content)
     environment = {**os.environ, "PATH": f"{GENERATOR.parent}{os.pathsep}{os.environ['PATH']}"}
+    # A release's citation is text in a citation format (CITATION.cff, BibTeX): the
+    # generator's documented override reads those media types as text, as a client should.
+    (where / "config.json").write_text(json.dumps({"content_type_overrides": TEXT_FORMATS}))
     generated = subprocess.run(
-        [*(GENERATOR, "generate", "--path", "schema.json", "--meta", "none"), *GENERATED_INTO],
+        [
+            *(GENERATOR, "generate", "--path", "schema.json", "--meta", "none"),
+            *("--config", "config.json"),
+            *GENERATED_INTO,
+        ],
         cwd=where,
         env=environment,
         capture_output=True,

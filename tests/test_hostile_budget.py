@@ -8,6 +8,7 @@ Past the budget the answer is 503 with Retry-After, and nothing is written.
 """
 
 import json
+import time
 
 import psycopg
 import pytest
@@ -125,8 +126,13 @@ def all_slots_held(settings):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/stats/", "/api/v1/stats/survival/?group=site_group"])
-def test_statistics_beyond_the_pool_are_503_at_once(analyst, all_slots_held, path):
+def test_statistics_beyond_the_pool_wait_for_a_slot_then_are_503(
+    analyst, all_slots_held, path, settings
+):
+    settings.API_STATISTICS_WAIT_MS = 200
+    started = time.monotonic()
     response = client_for(analyst).get(path)
+    assert time.monotonic() - started >= 0.2  # it waited for a slot before refusing
     assert response.status_code == 503, response.content[:300]
     assert response["Content-Type"] == PROBLEM
     assert response.json()["code"] == "statistics_busy"
