@@ -812,3 +812,13 @@ def test_the_portable_and_joined_paths_count_what_the_counted_metastases_count(
     for row in exact.rows:
         assert time_to_metastasis._interval_row(row.key, row.label, grouped[row.key]) == row
     assert time_to_metastasis._interval_row("total", "All sites", overall) == exact.total
+
+
+@pytest.mark.parametrize(
+    "path, option",
+    [("", "group_by"), ("counts/", "by"), ("survival/", "by"), ("intervals/", "group_by")],
+)
+def test_a_blank_option_is_refused_naming_it_not_read_as_the_default(curator, path, option):
+    response = client_for(curator).get(f"/api/v1/stats/{path}", {option: ""})
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == [option]

@@ -83,6 +83,12 @@ class StatisticsView(APIView):
         extra = frozenset({*self.options_class().fields, "format", "release"})
         filters = case_filters_from(request, extra_params=extra)
         options = self.options_class(data=request.query_params)
+        # A blank option is a mistake, not a wish for the default (the schema says so too).
+        blank = [name for name in options.fields if request.query_params.get(name, None) == ""]
+        if blank:
+            raise ValidationError(
+                {name: ["Give a value, or leave the parameter out."] for name in blank}
+            )
         options.is_valid(raise_exception=True)
         bands = options.validated_data.get("bands")
         chosen = shapes.ReleaseOption(data=request.query_params)
