@@ -40,6 +40,11 @@ pytestmark = [
 ]
 
 
+def without_provenance(csv_text: str) -> str:
+    """A statistics CSV from its header on: after its `# …` provenance lines."""
+    return "\n".join(line for line in csv_text.splitlines() if not line.startswith("#"))
+
+
 def example(name: str) -> dict:
     return json.loads((EXAMPLES / name).read_text())
 
@@ -202,7 +207,9 @@ def journey(hospital_system, curator, anonymous) -> None:
     csv_text = api("v1.v1_stats_sites_csv").sync(
         client=curator, group_by=model("V1StatsSitesCsvGroupBy")("code")
     )
-    assert csv_text.splitlines()[0] == "key,label,cases,metastases,suppressed"
+    table = [line for line in csv_text.splitlines() if not line.startswith("#")]
+    assert csv_text.startswith("# registry:")  # the provenance lines come first
+    assert table[0] == "key,label,cases,metastases,suppressed"
     assert any(line.startswith("C44.4,") for line in csv_text.splitlines())
 
     counts = api("v1.v1_stats_counts_retrieve").sync(
@@ -212,7 +219,7 @@ def journey(hospital_system, curator, anonymous) -> None:
     counts_csv = api("v1.v1_stats_counts_csv").sync(
         client=curator, by=model("V1StatsCountsCsvBy")("sex")
     )
-    assert counts_csv.startswith("key,label,cases,suppressed")
+    assert without_provenance(counts_csv).startswith("key,label,cases,suppressed")
 
     crosstab = api("v1.v1_stats_crosstab_retrieve").sync(
         client=curator,
@@ -225,12 +232,14 @@ def journey(hospital_system, curator, anonymous) -> None:
         rows=model("V1StatsCrosstabCsvRows")("site_group"),
         cols=model("V1StatsCrosstabCsvCols")("subtype"),
     )
-    assert crosstab_csv.startswith("row_key,row_label,col_key,col_label,cases,suppressed")
+    assert without_provenance(crosstab_csv).startswith(
+        "row_key,row_label,col_key,col_label,cases,suppressed"
+    )
 
     intervals = api("v1.v1_stats_intervals_retrieve").sync(client=curator)
     assert isinstance(intervals, model("Intervals"))
     intervals_csv = api("v1.v1_stats_intervals_csv").sync(client=curator)
-    assert intervals_csv.startswith("key,label,cases,metastases,median")
+    assert without_provenance(intervals_csv).startswith("key,label,cases,metastases,median")
 
     # ------------------------------------------------------------ FHIR import and export
     bundle = json.loads((FHIR_SEEDS / "founding_case_bundle.json").read_text())
