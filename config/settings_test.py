@@ -13,6 +13,9 @@ os.environ.setdefault("REGISTRY_PSEUDONYM_KEY", "test-only-pseudonym-key-not-for
 os.environ.setdefault("REGISTRY_CELL_KEY_SECRET", "test-only-cell-key-secret-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# The schema names the loaded subtypes, which a transactional test's flush empties for a
+# moment: no test may read another's rendering (test_hostile_contract sets its own).
+os.environ.setdefault("SCHEMA_CACHE_SECONDS", "0")
 # Attack suites ask thousands of tables: they measure the statistics' protection alone.
 # tests/test_statistics_use.py sets the limits it tests.
 os.environ.setdefault("API_STATISTICS_RATE_PER_PERSON", "100000/minute")

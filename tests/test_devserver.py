@@ -74,6 +74,9 @@ def development_server(db):
 
 def test_the_development_server_closes_each_requests_connection(development_server):
     url = f"{development_server}/readyz"
+    # Backends of this worker's earlier tests (a live server's threads) may linger: the
+    # server must add none of its own.
+    before = _other_connections()
 
     def fetch(_):
         with urlopen(url, timeout=30) as response:
@@ -83,6 +86,6 @@ def test_the_development_server_closes_each_requests_connection(development_serv
         assert set(pool.map(fetch, range(PARALLEL_REQUESTS))) == {200}
     # A closed connection's backend exits a moment after its answer was sent.
     deadline = time.monotonic() + 10
-    while _other_connections() and time.monotonic() < deadline:
+    while _other_connections() > before and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _other_connections() == 0
+    assert _other_connections() <= before
